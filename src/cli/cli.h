@@ -1,0 +1,28 @@
+/*
+ * cli.h — subcommands of the lakesync binary and its named exit codes.
+ * Each subcommand lives in cli_<name>.c as `int cli_<name>_main(argc, argv)`
+ * where argv[0] is the subcommand's name.
+ */
+#ifndef LK_CLI_H
+#define LK_CLI_H
+
+#include "common/error.h"
+
+enum lk_exit {
+	LK_EXIT_OK = 0,
+	LK_EXIT_ERROR = 1,        /* runtime failure (I/O, Postgres, ...) */
+	LK_EXIT_USAGE = 2,        /* bad command line or configuration */
+	LK_EXIT_DATA = 3,         /* malformed or unrepresentable data */
+	LK_EXIT_UNSUPPORTED = 4,  /* valid input using a feature we refuse */
+	LK_EXIT_CONFLICT = 5,     /* lost a concurrent commit race for good */
+	LK_EXIT_INTERRUPTED = 130,
+};
+
+#define LAKESYNC_VERSION "0.1.0"
+
+/* Exit code for an error code (corrupt → DATA, unsupported → UNSUPPORTED…). */
+int cli_exit_for(const lk_error *err);
+
+int cli_parquet_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,67 @@
+/*
+ * main.c — `lakesync <command> …`: dispatch to the subcommands of cli.h.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+typedef struct command {
+	const char *name;
+	int (*main)(int argc, char **argv);
+	const char *summary;
+} command;
+
+static const command commands[] = {
+	{"parquet", cli_parquet_main, "schema|cat|copy FILE …   inspect and rewrite Parquet files"},
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+			"lakesync %s — keeps PostgreSQL and a Delta Lake lakehouse in sync\n\n"
+			"usage: lakesync COMMAND [options]\n\ncommands:\n",
+			LAKESYNC_VERSION);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\n`lakesync COMMAND --help` describes each command.\n"
+			   "exit codes: 0 ok, 1 error, 2 usage, 3 bad data, 4 unsupported, 5 conflict\n");
+}
+
+int
+cli_exit_for(const lk_error *err)
+{
+	switch (err->code) {
+	case LK_OK: return LK_EXIT_OK;
+	case LK_ERR_CORRUPT: return LK_EXIT_DATA;
+	case LK_ERR_UNSUPPORTED: return LK_EXIT_UNSUPPORTED;
+	case LK_ERR_INVALID: return LK_EXIT_USAGE;
+	case LK_ERR_CONFLICT: return LK_EXIT_CONFLICT;
+	default: return LK_EXIT_ERROR;
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return LK_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+		!strcmp(argv[1], "help")) {
+		usage(stdout);
+		return LK_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("lakesync %s\n", LAKESYNC_VERSION);
+		return LK_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].main(argc - 1, argv + 1);
+	fprintf(stderr, "lakesync: unknown command \"%s\"\n\n", argv[1]);
+	usage(stderr);
+	return LK_EXIT_USAGE;
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Run every test suite and end with one summary line "N passed, N failed, N skipped".
+#   unit     build/tests/test_*           (Criterion, one binary per module)
+#   fuzz     build/tests/replay_*         (each fuzz target over tests/fuzz/corpus/<name>)
+#   scripts  tests/integration/*.sh, tests/oracle/*.sh
+#            each prints "PASS name" / "FAIL name" / "SKIP name" lines;
+#            a script that exits non-zero without a FAIL line counts as one failure.
+# Run one suite: tests/run-all.sh unit|fuzz|scripts, or one file by path.
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+export LAKESYNC_BIN="$PWD/$BUILD/lakesync"
+export LAKESYNC_TESTDATA=${LAKESYNC_TESTDATA:-$PWD/../shared/testdata}
+only=${1:-all}
+pass=0 fail=0 skip=0
+failed=()
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+
+run_unit() {
+	local bin=$1 name out
+	name=$(basename "$bin")
+	out="$log/$name.out"
+	"$bin" --jobs 2 >"$out" 2>&1
+	local rc=$?
+	local line
+	line=$(grep -a "Synthesis:" "$out" | tail -1)
+	local t p f c
+	t=$(sed -n 's/.*Tested: \([0-9]*\).*/\1/p' <<<"$line")
+	p=$(sed -n 's/.*Passing: \([0-9]*\).*/\1/p' <<<"$line")
+	f=$(sed -n 's/.*Failing: \([0-9]*\).*/\1/p' <<<"$line")
+	c=$(sed -n 's/.*Crashing: \([0-9]*\).*/\1/p' <<<"$line")
+	if [ -z "$line" ]; then
+		echo "FAIL $name (no Criterion summary, exit $rc)"; cat "$out"
+		fail=$((fail + 1)); failed+=("$name"); return
+	fi
+	pass=$((pass + p)); fail=$((fail + f + c))
+	local sk=$(( t - p - f - c )); [ $sk -gt 0 ] && skip=$((skip + sk))
+	if [ "$f" != 0 ] || [ "$c" != 0 ] || [ $rc -ne 0 ]; then
+		cat "$out"; failed+=("$name")
+		[ "$f$c" = "00" ] && { fail=$((fail + 1)); }
+	fi
+	echo "unit  $name: $line"
+}
+
+run_replay() {
+	local bin=$1 name corpus
+	name=${bin##*/replay_}
+	corpus="tests/fuzz/corpus/$name"
+	if "$bin" "$corpus" >"$log/replay_$name.out" 2>&1; then
+		pass=$((pass + 1)); echo "fuzz  $name: $(tail -1 "$log/replay_$name.out")"
+	else
+		fail=$((fail + 1)); failed+=("replay_$name"); cat "$log/replay_$name.out"
+	fi
+}
+
+run_script() {
+	local s=$1 out="$log/$(basename "$s").out"
+	bash "$s" >"$out" 2>&1
+	local rc=$?
+	local p f k
+	p=$(grep -c '^PASS ' "$out"); f=$(grep -c '^FAIL ' "$out"); k=$(grep -c '^SKIP ' "$out")
+	pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + k))
+	if [ $rc -ne 0 ] && [ "$f" = 0 ]; then fail=$((fail + 1)); f=1; fi
+	if [ "$f" != 0 ]; then
+		failed+=("$s"); cat "$out"
+	else
+		grep '^SKIP ' "$out"
+	fi
+	echo "suite $s: $p passed, $f failed, $k skipped"
+}
+
+if [ -f "$only" ]; then
+	run_script "$only"
+else
+	if [ "$only" = all ] || [ "$only" = unit ]; then
+		for b in "$BUILD"/tests/test_*; do [ -x "$b" ] && run_unit "$b"; done
+	fi
+	if [ "$only" = all ] || [ "$only" = fuzz ]; then
+		for b in "$BUILD"/tests/replay_*; do [ -x "$b" ] && run_replay "$b"; done
+	fi
+	if [ "$only" = all ] || [ "$only" = scripts ]; then
+		for s in tests/oracle/*.sh tests/integration/*.sh; do [ -f "$s" ] && run_script "$s"; done
+	fi
+fi
+
+[ ${#failed[@]} -gt 0 ] && echo "failed: ${failed[*]}"
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" = 0 ]
