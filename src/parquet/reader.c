@@ -28,7 +28,7 @@
  * (values of defined entries first, then spread in place over the page's
  * slots, leaving null slots zeroed / empty), and, for nested columns, the
  * leaf's levels are kept to rebuild the struct validity and list/map
- * offsets above it (schema.h explains slots).  All buffers are kept in the
+ * offsets above it (schema_map.h explains slots).  All buffers are kept in the
  * reader and reused from one row group to the next.
  *
  * Integrity checks: CRCs when present, levels <= max, repetition levels
@@ -50,7 +50,7 @@
 #include "parquet/compress.h"
 #include "parquet/encoding.h"
 #include "parquet/meta.h"
-#include "parquet/schema.h"
+#include "parquet/schema_map.h"
 
 #define MAX_PAGE_BYTES ((int64_t) 1 << 30)
 

@@ -1,5 +1,5 @@
 /*
- * schema.h — a Parquet file's flat schema (SchemaElement list) turned into
+ * schema_map.h — a Parquet file's flat schema (SchemaElement list) turned into
  * lk types plus the level bookkeeping the reader needs to rebuild nested
  * values from definition / repetition levels.  Internal to the codec.
  *
@@ -11,8 +11,8 @@
  * level of slots for their children: rep_elem / def_elem are the levels of
  * their repeated Parquet node.
  */
-#ifndef PQ_SCHEMA_H
-#define PQ_SCHEMA_H
+#ifndef PQ_SCHEMA_MAP_H
+#define PQ_SCHEMA_MAP_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
 /*
- * schema.c — Parquet schema (flat SchemaElement list) → lk types and the
- * level bookkeeping of every column (see schema.h).
+ * schema_map.c — Parquet schema (flat SchemaElement list) → lk types and the
+ * level bookkeeping of every column (see schema_map.h).
  *
  * The flat list is the depth-first walk of the tree, root first; a group
  * says how many children follow it:
@@ -23,7 +23,7 @@
  * codec does not know (or that does not fit the physical type) falls back
  * to the physical type.
  */
-#include "parquet/schema.h"
+#include "parquet/schema_map.h"
 
 #include <stdio.h>
 #include <string.h>
