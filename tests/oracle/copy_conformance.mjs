@@ -101,6 +101,13 @@ async function copyAndCompare(db, name, src, dst, args = []) {
 
 // ---- testdata --------------------------------------------------------------
 
+// Files whose data is corrupt in a way DuckDB does not check (it ignores page
+// CRCs): lakesync must refuse them as malformed (exit 3) with this message.
+const EXPECT_ERROR = {
+	'datapage_v1-corrupt-checksum.parquet': /checksum/,
+	'rle-dict-uncompressed-corrupt-checksum.parquet': /checksum/,
+};
+
 async function testdataFiles(db, tmp) {
 	const dir = TESTDATA && path.join(TESTDATA, 'parquet', 'data');
 	if (!dir || !fs.existsSync(dir)) {
@@ -110,6 +117,12 @@ async function testdataFiles(db, tmp) {
 	const files = fs.readdirSync(dir).filter((f) => f.endsWith('.parquet')).sort();
 	for (const f of files) {
 		const src = path.join(dir, f), name = `testdata/${f}`;
+		if (EXPECT_ERROR[f]) {
+			const r = lakesync(['parquet', 'copy', src, path.join(tmp, 'td.parquet')]);
+			if (r.status === 3 && EXPECT_ERROR[f].test(r.stderr) && r.stderr.includes(f)) pass(name);
+			else fail(name, `expected exit 3 and an error matching ${EXPECT_ERROR[f]}, got ${describeRun(r)}`);
+			continue;
+		}
 		const can = await canReadParquet(src, db);
 		if (!can.ok) {
 			skip(name, `duckdb: ${can.reason}`);
