@@ -540,10 +540,9 @@ done:
 		pq_writer_free(w);
 	lk_batch_free(batch);
 	pq_reader_free(r);
-	free(tmp);
-	if (!ok)
-		return fail_file(&err, blame);
-	return LK_EXIT_OK;
+	int rc = ok ? LK_EXIT_OK : fail_file(&err, blame);
+	free(tmp);   /* after fail_file: blame may point to it */
+	return rc;
 }
 
 /* ---- dispatch ----------------------------------------------------------- */
