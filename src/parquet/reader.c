@@ -97,6 +97,7 @@ struct pq_reader {
 	const pq_leaf *leaf;
 	uint64_t page_off;
 	int64_t rg_rows;
+	bool legacy_mr_sizes;      /* created_by parquet-mr < 1.2.9 */
 };
 
 /* ---- errors ------------------------------------------------------------ */
@@ -1202,19 +1203,32 @@ read_leaf(pq_reader *r, const pq_row_group *g, int li, lk_column *col, bool reta
 		return rd_error(r, err, LK_ERR_CORRUPT,
 						"column chunk's physical type %d differs from the schema's %d",
 						m->type, leaf->physical);
+	/* The chunk starts at its dictionary page when there is one before
+	 * the data pages; dictionary_page_offset 0 means "none" (a writer
+	 * quirk), and a data_page_offset below 4 cannot be right. */
 	int64_t start = m->data_page_offset;
-	if (m->has_dictionary_page_offset && m->dictionary_page_offset > 0 &&
-		m->dictionary_page_offset < start)
+	if (m->has_dictionary_page_offset && m->dictionary_page_offset >= 4 &&
+		(m->dictionary_page_offset < start || start < 4))
 		start = m->dictionary_page_offset;
 	int64_t clen = m->total_compressed_size;
 	uint64_t fsize = r->in.size;
+	if (m->num_values < 0)
+		return rd_error(r, err, LK_ERR_CORRUPT, "column chunk with negative num_values");
+	if (g->num_rows == 0) {
+		lk_column_reserve(col, 1);
+		return true;
+	}
 	if (start < 4 || clen < 0 || (uint64_t) start > fsize ||
 		(uint64_t) clen > fsize - (uint64_t) start)
 		return rd_error(r, err, LK_ERR_CORRUPT,
 						"column chunk at byte %lld of %lld bytes is outside the file (%llu bytes)",
 						(long long) start, (long long) clen, (unsigned long long) fsize);
-	if (m->num_values < 0)
-		return rd_error(r, err, LK_ERR_CORRUPT, "column chunk with negative num_values");
+	/* parquet-mr before 1.2.9 left the dictionary page header out of
+	 * total_compressed_size: read up to 100 more bytes, as other readers do */
+	if (r->legacy_mr_sizes) {
+		uint64_t room = fsize - (uint64_t) start - (uint64_t) clen;
+		clen += (int64_t) (room < 100 ? room : 100);
+	}
 
 	r->chunk = grow(r->chunk, &r->chunk_cap, (size_t) clen + 1, 1);
 	r->page_off = (uint64_t) start;
@@ -1226,7 +1240,8 @@ read_leaf(pq_reader *r, const pq_row_group *g, int li, lk_column *col, bool reta
 	ls->rows = 0;
 	ls->prev_def = -1;
 	size_t pos = 0;
-	while (pos < (size_t) clen) {
+	size_t real_end = (size_t) m->total_compressed_size;
+	while (pos < (r->legacy_mr_sizes ? real_end : (size_t) clen)) {
 		uint64_t at = (uint64_t) start + pos;
 		r->page_off = at;
 		lk_arena_reset(&r->page_arena);
@@ -1268,6 +1283,8 @@ read_leaf(pq_reader *r, const pq_row_group *g, int li, lk_column *col, bool reta
 		pos = body_at + blen;
 	}
 	r->page_off = (uint64_t) start;
+	if (!col->offsets && !col->values)
+		lk_column_reserve(col, 1);     /* offsets[0] even when empty */
 	if (ls->rows != g->num_rows)
 		return rd_error(r, err, LK_ERR_CORRUPT,
 						"column chunk holds %lld rows, the row group %lld",
@@ -1296,7 +1313,7 @@ assemble_levels(pq_reader *r, const pq_node *node, lk_column *col, lk_error *err
 		nslots += rep[i] <= rs && def[i] >= ds;
 	col->length = 0;
 	col->null_count = 0;
-	lk_column_reserve(col, nslots);
+	lk_column_reserve(col, nslots ? nslots : 1);   /* offsets[0] even when empty */
 	bool nullable = dv > ds;
 	if (nullable)
 		ensure_validity(col);
@@ -1375,7 +1392,7 @@ assemble(pq_reader *r, const pq_row_group *g, const pq_node *node, lk_column *co
 static void
 fill_nulls(lk_column *c, int64_t n)
 {
-	lk_column_reserve(c, n);
+	lk_column_reserve(c, n ? n : 1);
 	ensure_validity(c);
 	int64_t L = c->length;
 	size_t w = lk_type_width(c->type);
@@ -1396,6 +1413,21 @@ fill_nulls(lk_column *c, int64_t n)
 }
 
 /* ---- public API -------------------------------------------------------- */
+
+/* created_by "parquet-mr" without a version, or a version before 1.2.9. */
+static bool
+legacy_parquet_mr(const char *cb)
+{
+	if (!cb || strncmp(cb, "parquet-mr", 10) != 0)
+		return false;
+	const char *v = strstr(cb, "version ");
+	if (!v)
+		return true;
+	int a = 0, b = 0, c = 0;
+	if (sscanf(v + 8, "%d.%d.%d", &a, &b, &c) < 2)
+		return true;
+	return a < 1 || (a == 1 && (b < 2 || (b == 2 && c < 9)));
+}
 
 static void
 set_default_projection(pq_reader *r)
@@ -1482,6 +1514,7 @@ pq_reader_open(pq_input *in, lk_error *err)
 		}
 	}
 	r->ls = lk_xcalloc((size_t) r->schema.nleaves + 1, sizeof(leaf_state));
+	r->legacy_mr_sizes = legacy_parquet_mr(r->fm.created_by);
 	set_default_projection(r);
 	return r;
 fail:
