@@ -132,6 +132,43 @@ builtin_array_elem(uint32_t oid)
 	return 0;
 }
 
+uint32_t
+pgt_builtin_oid(const char *typname)
+{
+	static const struct {
+		const char *name;
+		uint32_t oid;
+	} names[] = {
+		{"bool", PGT_OID_BOOL}, {"bytea", PGT_OID_BYTEA}, {"char", PGT_OID_CHAR},
+		{"name", PGT_OID_NAME}, {"int8", PGT_OID_INT8}, {"int2", PGT_OID_INT2},
+		{"int4", PGT_OID_INT4}, {"text", PGT_OID_TEXT}, {"oid", PGT_OID_OID},
+		{"json", PGT_OID_JSON}, {"xml", PGT_OID_XML}, {"point", PGT_OID_POINT},
+		{"box", PGT_OID_BOX}, {"cidr", PGT_OID_CIDR}, {"float4", PGT_OID_FLOAT4},
+		{"float8", PGT_OID_FLOAT8}, {"money", PGT_OID_MONEY},
+		{"macaddr", PGT_OID_MACADDR}, {"inet", PGT_OID_INET},
+		{"bpchar", PGT_OID_BPCHAR}, {"varchar", PGT_OID_VARCHAR},
+		{"date", PGT_OID_DATE}, {"time", PGT_OID_TIME},
+		{"timestamp", PGT_OID_TIMESTAMP}, {"timestamptz", PGT_OID_TIMESTAMPTZ},
+		{"interval", PGT_OID_INTERVAL}, {"timetz", PGT_OID_TIMETZ},
+		{"bit", PGT_OID_BIT}, {"varbit", PGT_OID_VARBIT},
+		{"numeric", PGT_OID_NUMERIC}, {"uuid", PGT_OID_UUID},
+		{"tsvector", PGT_OID_TSVECTOR}, {"jsonb", PGT_OID_JSONB},
+		{"_bool", 1000}, {"_bytea", 1001}, {"_char", 1002}, {"_name", 1003},
+		{"_int2", 1005}, {"_int4", 1007}, {"_text", 1009}, {"_bpchar", 1014},
+		{"_varchar", 1015}, {"_int8", 1016}, {"_point", 1017}, {"_box", 1020},
+		{"_float4", 1021}, {"_float8", 1022}, {"_oid", 1028}, {"_macaddr", 1040},
+		{"_inet", 1041}, {"_timestamp", 1115}, {"_date", 1182}, {"_time", 1183},
+		{"_timestamptz", 1185}, {"_interval", 1187}, {"_numeric", 1231},
+		{"_timetz", 1270}, {"_bit", 1561}, {"_varbit", 1563}, {"_uuid", 2951},
+		{"_json", 199}, {"_jsonb", 3807}, {"_xml", 143}, {"_cidr", 651},
+		{"_money", 791}, {"_tsvector", 3643},
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(names[i].name, typname) == 0)
+			return names[i].oid;
+	return 0;
+}
+
 static const pgt_conv *map_type(lk_arena *a, const pgt_type_desc *d,
 								int32_t typmod, int ndims, int depth);
 

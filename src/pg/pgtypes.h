@@ -140,6 +140,11 @@ const pgt_conv *pgt_map_type(lk_arena *a, const pgt_type_desc *d);
  * recognised by their array oid; ndims as in pgt_type_desc). */
 const pgt_conv *pgt_map_oid(lk_arena *a, uint32_t oid, int32_t typmod, int ndims);
 
+/* Oid of a pg_catalog type by name ("int4", "_int4", "timestamptz", …), 0
+ * if this module does not know it.  pgoutput's Type message names the base
+ * type of a domain this way (namespace "" = pg_catalog). */
+uint32_t pgt_builtin_oid(const char *typname);
+
 /* numeric typmod → precision and scale (scale may be negative or above
  * precision since PostgreSQL 15); false when typmod is -1 / invalid. */
 bool pgt_numeric_typmod(int32_t typmod, int *precision, int *scale);

@@ -146,8 +146,10 @@ pg_stop() {
 	LK_PG_STARTED=
 }
 
+# The session settings lakesync pins (DESIGN §3), as PGOPTIONS.
+LK_PG_PINNED="-c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=iso_8601 -c extra_float_digits=3 -c bytea_output=hex"
+
 # psql with the settings lakesync pins, quiet, stop on error.
 lk_psql() {
-	PGOPTIONS="${PGOPTIONS:-} -c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=iso_8601 -c extra_float_digits=3 -c bytea_output=hex" \
-		psql -X -q -v ON_ERROR_STOP=1 "$@"
+	PGOPTIONS="${PGOPTIONS:-} $LK_PG_PINNED" psql -X -q -v ON_ERROR_STOP=1 "$@"
 }

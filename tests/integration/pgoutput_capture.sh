@@ -119,8 +119,10 @@ ROLLBACK PREPARED 'lk_gid_2';
 SQL
 )
 
-check "setup" lk_psql -At -c "$setup_sql"
-check "changes" lk_psql -At -c "$changes_sql"
+run_sql() { lk_psql -At -f - <<<"$1"; }  # one transaction per statement
+check "setup" run_sql "$setup_sql"
+check "changes" run_sql "$changes_sql"
+[ $fail = 0 ] || exit 1
 
 # Decoding runs in this session: its settings decide the text output.
 peek() { # slot proto extra-options
@@ -138,13 +140,21 @@ echo "captured $(wc -l <"$capture") messages" >&2
 # Every message decodes, re-encodes identically, and carries what was written.
 check "decode" env LAKESYNC_PGOUTPUT_CAPTURE="$capture" "$testbin" --filter 'capture/*' --jobs 1
 
-# pg_recvlogical writes each raw message followed by "\n": fine for text
-# plugins, ambiguous for binary pgoutput (a message may contain "\n").
-# Check that it at least streams our slot (and document the limitation).
-if command -v pg_recvlogical >/dev/null 2>&1; then
-	check "pg_recvlogical streams pgoutput" timeout 20 pg_recvlogical -d postgres \
-		--slot lk_slot --start -o proto_version=2 -o publication_names=lk_pub \
-		--endpos "$(lk_psql -At -c 'SELECT pg_current_wal_lsn()')" -f "$work/recv.bin"
+# pg_recvlogical (walsender path) writes each raw message followed by "\n":
+# fine for text plugins, ambiguous for binary pgoutput (a value may contain
+# "\n"), so lakesync cannot use it; but its bytes must equal the SQL
+# interface's, message for message (with the same pinned settings: the
+# walsender formats values with its session's DateStyle, IntervalStyle, …).
+recv_same() {
+	PGOPTIONS="$LK_PG_PINNED" timeout 60 pg_recvlogical -d postgres --slot lk_slot --start --no-loop \
+		-o proto_version=2 -o publication_names=lk_pub -o messages=true \
+		-o streaming=on --endpos "$endpos" -f "$work/recv.bin" || return 1
+	awk '$1 == 2 { printf "%s0a", $3 }' "$capture" | xxd -r -p >"$work/expected.bin"
+	cmp "$work/recv.bin" "$work/expected.bin" || { cmp -l "$work/recv.bin" "$work/expected.bin" | head; xxd -s 600 -l 200 "$work/recv.bin"; xxd -s 600 -l 200 "$work/expected.bin"; return 1; }
+}
+if command -v pg_recvlogical >/dev/null 2>&1 && command -v xxd >/dev/null 2>&1; then
+	endpos=$(lk_psql -At -c 'SELECT pg_current_wal_lsn()')
+	check "pg_recvlogical bytes equal the SQL interface's" recv_same
 fi
 
 if [ -n "${LK_SAVE_SEEDS:-}" ]; then
