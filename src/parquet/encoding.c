@@ -266,41 +266,88 @@ unpack64(const uint8_t *in, const uint8_t *end, uint64_t *out, int64_t ng,
 
 /* ---- bit packing (encoders) --------------------------------------------- */
 
-/* 8 values (masked to bw bits, bw 0..32) into dst[0..bw), LSB-first. */
-static void
-pack8_32(uint8_t *dst, const uint32_t *v, int bw)
+PQ_INLINE void
+store64(uint8_t *p, uint64_t v)
 {
-	const uint64_t mask = bw == 32 ? 0xffffffffu : ((uint64_t) 1 << bw) - 1;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	memcpy(p, &v, 8);
+}
+
+/* 8 values (masked to bw bits) into exactly dst[0..bw), LSB-first; v is
+ * uint32_t[8] (is64 false) or uint64_t[8]. With constant bw everything but
+ * the value moves is resolved at compile time. */
+PQ_INLINE void
+pack8(uint8_t *dst, const void *vv, const int bw, const bool is64)
+{
+	const uint64_t mask = bw == 64 ? ~(uint64_t) 0 : ((uint64_t) 1 << bw) - 1;
+	const uint32_t *v32 = vv;
+	const uint64_t *v64 = vv;
 	uint64_t acc = 0;
 	int nb = 0;
 
+#pragma GCC unroll 8
 	for (int i = 0; i < 8; i++) {
-		acc |= ((uint64_t) v[i] & mask) << nb;
-		nb += bw;
-		while (nb >= 8) {
-			*dst++ = (uint8_t) acc;
-			acc >>= 8;
-			nb -= 8;
+		const uint64_t x = (is64 ? v64[i] : (uint64_t) v32[i]) & mask;
+		acc |= x << nb;
+		if (nb + bw >= 64) {
+			store64(dst, acc);
+			dst += 8;
+			const int used = 64 - nb;
+			acc = used < 64 ? x >> used : 0;
+			nb = nb + bw - 64;
+		} else {
+			nb += bw;
 		}
+	}
+	for (int k = 0; k < nb / 8; k++)
+		dst[k] = (uint8_t) (acc >> (8 * k));
+}
+
+#define PACK32_CASE(B)                                    \
+	case B:                                               \
+		for (int64_t g = 0; g < ng; g++)                  \
+			pack8(dst + g * (B), v + 8 * g, B, false);    \
+		break;
+#define PACK64_CASE(B)                                    \
+	case B:                                               \
+		for (int64_t g = 0; g < ng; g++)                  \
+			pack8(dst + g * (B), v + 8 * g, B, true);     \
+		break;
+
+/* ng groups of 8 values into dst[0 .. ng*bw). */
+static void
+pack32(uint8_t *dst, const uint32_t *v, int64_t ng, int bw)
+{
+	switch (bw) {
+	case 0:
+		break;
+	CASES_1_8(PACK32_CASE)
+	CASES_9_16(PACK32_CASE)
+	CASES_17_24(PACK32_CASE)
+	CASES_25_32(PACK32_CASE)
+	default:
+		break;
 	}
 }
 
-/* 8 values (bw 0..64) into dst[0..bw), LSB-first. */
 static void
-pack8_64(uint8_t *dst, const uint64_t *v, int bw)
+pack64(uint8_t *dst, const uint64_t *v, int64_t ng, int bw)
 {
-	const uint64_t mask = bw == 64 ? ~(uint64_t) 0 : ((uint64_t) 1 << bw) - 1;
-	unsigned __int128 acc = 0;
-	int nb = 0;
-
-	for (int i = 0; i < 8; i++) {
-		acc |= (unsigned __int128) (v[i] & mask) << nb;
-		nb += bw;
-		while (nb >= 8) {
-			*dst++ = (uint8_t) acc;
-			acc >>= 8;
-			nb -= 8;
-		}
+	switch (bw) {
+	case 0:
+		break;
+	CASES_1_8(PACK64_CASE)
+	CASES_9_16(PACK64_CASE)
+	CASES_17_24(PACK64_CASE)
+	CASES_25_32(PACK64_CASE)
+	CASES_33_40(PACK64_CASE)
+	CASES_41_48(PACK64_CASE)
+	CASES_49_56(PACK64_CASE)
+	CASES_57_64(PACK64_CASE)
+	default:
+		break;
 	}
 }
 
@@ -467,21 +514,19 @@ rle_put_literals(lk_buf *out, const uint32_t *v, int64_t n, int bw)
 		lk_buf_append_uvarint(out, ((uint64_t) groups << 1) | 1);
 		lk_buf_reserve(out, (size_t) (groups * bw));
 		uint8_t *dst = out->data + out->len;
-		for (int64_t g = 0; g < groups; g++) {
-			if (n >= 8) {
-				pack8_32(dst, v, bw);
-				v += 8;
-				n -= 8;
-			} else {
-				uint32_t tmp[8] = {0};
-				memcpy(tmp, v, (size_t) n * sizeof(*v));
-				pack8_32(dst, tmp, bw);
-				v += n;
-				n = 0;
-			}
-			dst += bw;
+		int64_t full = n / 8 < groups ? n / 8 : groups;
+		pack32(dst, v, full, bw);
+		if (full < groups) {
+			/* the last, padded group */
+			uint32_t tmp[8] = {0};
+			memcpy(tmp, v + 8 * full, (size_t) (n - 8 * full) * sizeof(*v));
+			pack32(dst + full * bw, tmp, 1, bw);
 		}
 		out->len += (size_t) (groups * bw);
+		if (n <= 8 * groups)
+			break;
+		v += 8 * groups;
+		n -= 8 * groups;
 	}
 }
 
@@ -846,11 +891,10 @@ dbp_encode(lk_buf *out, const void *vv, int64_t n, const bool is32)
 		lk_buf_reserve(out, MINIS + body);
 		for (int m = 0; m < MINIS; m++)
 			out->data[out->len++] = (uint8_t) bws[m];
-		for (int m = 0; m < used; m++)
-			for (int g = 0; g < MINI / 8; g++) {
-				pack8_64(out->data + out->len, d + m * MINI + g * 8, bws[m]);
-				out->len += (size_t) bws[m];
-			}
+		for (int m = 0; m < used; m++) {
+			pack64(out->data + out->len, d + m * MINI, MINI / 8, bws[m]);
+			out->len += (size_t) bws[m] * MINI / 8;
+		}
 		i += k;
 	}
 }
