@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/log.h"
 #include "pg/pgoutput.h"
 
 #define PGC_MASK "********"
@@ -198,6 +199,8 @@ pgc_error_from_result(pgc_conn *c, const PGresult *res, const char *context,
 	if (!c || !c->pg || PQstatus(c->pg) == CONNECTION_BAD ||
 		(st && sqlstate_is_connection_loss(st)))
 		code = LK_ERR_IO;
+	if (c && code == LK_ERR_IO)
+		c->broken = true;
 	lk_error_set(err, code, "%s: %s%s%s%s%s%s", context, primary,
 				 detail[0] ? " (detail: " : "", detail, detail[0] ? ")" : "",
 				 hint[0] ? " hint: " : "", hint);
@@ -235,6 +238,19 @@ static const char session_settings[] =
 	"SET bytea_output = 'hex'; SET client_encoding = 'UTF8'; "
 	"SET application_name = 'lakesync'";
 
+/* Server notices go to the log (WARNING as warn, the rest as debug), not
+ * raw stderr. */
+static void
+notice_to_log(void *arg, const char *message)
+{
+	char m[512];
+	one_line(m, sizeof(m), message);
+	if (strncmp(m, "WARNING", 7) == 0)
+		lk_warn("postgres: %s", m);
+	else
+		lk_debug("postgres: %s", m);
+}
+
 pgc_conn *
 pgc_connect(const char *dsn, bool replication, lk_error *err)
 {
@@ -259,6 +275,7 @@ pgc_connect(const char *dsn, bool replication, lk_error *err)
 		lk_error_where(err, "dsn \"%s\"", c->dsn_redacted);
 		goto fail;
 	}
+	PQsetNoticeProcessor(c->pg, notice_to_log, NULL);
 	c->server_version = PQserverVersion(c->pg);
 	if (!pgc_check_server_version(c->server_version, err)) {
 		lk_error_where(err, "dsn \"%s\"", c->dsn_redacted);
@@ -289,7 +306,7 @@ pgc_close(pgc_conn *c)
 bool
 pgc_is_broken(const pgc_conn *c)
 {
-	return !c || !c->pg || PQstatus(c->pg) == CONNECTION_BAD;
+	return !c || !c->pg || c->broken || PQstatus(c->pg) == CONNECTION_BAD;
 }
 
 /* ---- statements --------------------------------------------------------- */

@@ -41,6 +41,9 @@ typedef struct pgc_conn {
 	bool replication;        /* opened with replication=database */
 	char sqlstate[6];        /* SQLSTATE of the last server error, "" if none */
 	char *dsn_redacted;      /* owned; the DSN with its password masked */
+	bool streamed;           /* START_REPLICATION ran on it (pgr_start):
+							    the walsender will not stream again */
+	bool broken;             /* an error said the connection is lost */
 } pgc_conn;
 
 /* Open a connection.  With `replication`, the connection is opened with
@@ -55,7 +58,9 @@ pgc_conn *pgc_connect(const char *dsn, bool replication, lk_error *err);
 /* Close the connection and free c (NULL is fine). */
 void pgc_close(pgc_conn *c);
 
-/* True when the connection is broken (the caller should reconnect). */
+/* True when the connection is broken: libpq says so, or the server ended
+ * the session (SQLSTATE 08xxx, 57P01-57P03).  The caller should close it
+ * and reconnect. */
 bool pgc_is_broken(const pgc_conn *c);
 
 /* Fails with LK_ERR_UNSUPPORTED (naming the version and the minimum) when

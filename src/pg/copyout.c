@@ -90,6 +90,11 @@ pgcopy_parse_row(char *row, size_t len, pgcopy_field *fields, int nfields,
 	int nf = 0;
 	for (;;) {
 		char *start = p, *out = p;
+		/* NULL is the raw text \N, before any decoding */
+		bool null = end - p >= 2 && p[0] == '\\' && p[1] == 'N' &&
+					(end - p == 2 || p[2] == '\t');
+		if (null)
+			p += 2;
 		while (p < end && *p != '\t') {
 			if (*p != '\\') {
 				*out++ = *p++;
@@ -142,7 +147,6 @@ pgcopy_parse_row(char *row, size_t len, pgcopy_field *fields, int nfields,
 		if (nf >= nfields)
 			return field_count_error(err, nf + 1, nfields);
 		bool more = p < end;
-		bool null = p - start == 2 && start[0] == '\\' && start[1] == 'N';
 		fields[nf].ptr = start;
 		fields[nf].len = null ? 0 : (size_t) (out - start);
 		fields[nf].is_null = null;

@@ -251,6 +251,7 @@ conn_lost(pgr_stream *s, const char *what, lk_error *err)
 	snprintf(ctx, sizeof(ctx), "replication connection lost while %s", what);
 	pgc_error_from_result(s->c, NULL, ctx, err);
 	err->code = LK_ERR_IO;
+	s->c->broken = true;
 	return false;
 }
 
@@ -281,6 +282,11 @@ pgr_start(pgc_conn *c, const char *slot, uint64_t start_lsn,
 	lk_buf cmd = LK_BUF_INIT;
 
 	LK_FORWARD_NULL(need_replication(c, "START_REPLICATION", err));
+	if (c->streamed) {
+		lk_error_set(err, LK_ERR_INVALID, "this connection already streamed: "
+					 "open a new replication connection to stream again");
+		return NULL;
+	}
 	if (!pgr_build_start_command(&cmd, slot, start_lsn, opts, c->server_version,
 								 err)) {
 		lk_buf_free(&cmd);
@@ -298,6 +304,7 @@ pgr_start(pgc_conn *c, const char *slot, uint64_t start_lsn,
 	}
 	PQclear(r);
 	c->sqlstate[0] = '\0';
+	c->streamed = true;
 
 	pgr_stream *s = lk_xcalloc(1, sizeof(*s));
 	s->c = c;
@@ -393,9 +400,8 @@ pgr_next(pgr_stream *s, int timeout_ms, pgr_msg *msg, lk_error *err)
 		if (n == -1)
 			return server_ended(s, err);
 		if (n < -1) {
+			/* libpq could not read the stream: treat as lost */
 			conn_lost(s, "receiving", err);
-			if (PQstatus(s->c->pg) != CONNECTION_BAD)
-				err->code = LK_ERR_PG;
 			return PGR_ERROR;
 		}
 

@@ -132,8 +132,11 @@ typedef enum pgr_result {
 
 /* START_REPLICATION from start_lsn (0/0 = the slot's confirmed position).
  * The connection stays owned by the caller and must outlive the stream;
- * it is in COPY BOTH mode until pgr_stop().  Returns NULL on failure;
- * caller frees with pgr_stream_free(). */
+ * it is in COPY BOTH mode until pgr_stop().  One stream per connection:
+ * after a logical stream ended, the walsender (PostgreSQL 14-17) answers
+ * another START_REPLICATION with an immediate end, so this refuses a
+ * connection that already streamed (LK_ERR_INVALID): reconnect instead.
+ * Returns NULL on failure; caller frees with pgr_stream_free(). */
 pgr_stream *pgr_start(pgc_conn *c, const char *slot, uint64_t start_lsn,
 					  const pgr_start_opts *opts, lk_error *err);
 
@@ -160,7 +163,8 @@ uint64_t pgr_stream_flushed(const pgr_stream *s);
 
 /* End the stream: send CopyDone, drain what the server still sends (at
  * most timeout_ms), read the command result.  The connection can then run
- * another command.  The stream stays allocated (free it). */
+ * other commands (SQL, IDENTIFY_SYSTEM, ...) but not stream again (see
+ * pgr_start).  The stream stays allocated (free it). */
 bool pgr_stop(pgr_stream *s, int timeout_ms, lk_error *err);
 
 /* Free the stream (NULL is fine); does not close the connection. */
