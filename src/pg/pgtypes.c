@@ -653,6 +653,8 @@ parse_uuid(const char *s, size_t n, char *buf, lk_error *err)
 static void
 column_truncate(lk_column *c, int64_t len)
 {
+	if (len >= c->length) /* nothing to undo (offsets may not exist yet) */
+		return;
 	for (int64_t i = len; i < c->length; i++)
 		if (lk_column_is_null(c, i))
 			c->null_count--;

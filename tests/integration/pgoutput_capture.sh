@@ -161,8 +161,9 @@ if [ -n "${LK_SAVE_SEEDS:-}" ]; then
 	mkdir -p "$LK_SAVE_SEEDS"
 	# fuzz input: byte 0 = (proto-1) | in_stream<<2, then the message
 	awk '{print $1, $3}' "$capture" | {
-		n=0 in=0
+		n=0 in=0 seen=
 		while read -r proto hex; do
+			[ ${#hex} -gt 8192 ] && continue   # keep seeds small
 			type=${hex:0:2}
 			[ "$type" = 53 ] && in=1       # 'S'
 			hdr=$(( (proto - 1) | (in << 2) ))
@@ -175,6 +176,13 @@ if [ -n "${LK_SAVE_SEEDS:-}" ]; then
 		done
 		echo "saved $n seeds" >&2
 	}
+	# sequence-mode seeds (header 0x08 | proto-1): the first 40 messages of
+	# each slot, each as Int16 length + bytes
+	for proto in 2 3; do
+		awk -v p="$proto" '$1 == p && n < 40 && length($3) <= 8192 { printf "%04x%s", length($3) / 2, $3; n++ }' \
+			"$capture" | { printf '%02x' $(( 8 | (proto - 1) )); cat; } |
+			xxd -r -p >"$LK_SAVE_SEEDS/capture-seq-$proto"
+	done
 fi
 
 exit $fail
