@@ -64,6 +64,7 @@
 #define PQ_CREATED_BY_DEFAULT "lakesync version 0.1.0"
 #define SLICE_MAX_ROWS 8192          /* rows per slice of a column */
 #define DICT_SLICE_MIN_ROWS 256      /* dictionary mode: smallest slice */
+#define DICT_PROBE_VALUES 8192       /* values before the dictionary is judged */
 #define PAGE_MAX_LEVELS (128 * 1024) /* values per page (levels incl. nulls) */
 #define SEGMENT_ROWS 65536           /* rows between row-group size checks */
 #define MAX_NESTING 64
@@ -638,6 +639,9 @@ typedef struct wleaf {
 	int64_t chunk_uncomp, chunk_comp, chunk_values;
 	int32_t pages_dict, pages_plain;
 	bool dict_mode;
+	bool probed;             /* dictionary judged in this chunk */
+	int64_t dict_values;     /* values added in dictionary mode, this chunk */
+	int64_t dict_plain;      /* their PLAIN size */
 	wdict dict;
 	wstats cs, fs;           /* chunk, file */
 } wleaf;
@@ -1608,6 +1612,23 @@ put_bytes(wleaf *L, const pq_byte_view *v, int64_t n)
 		stats_offer_b(&L->cs, mn->ptr, mn->len, mx->ptr, mx->len);
 }
 
+/* v as a wd-byte big-endian two's complement integer (FLBA decimal). */
+static inline void
+put_be_int128(uint8_t *o, size_t wd, lk_int128 v)
+{
+	uint8_t tmp[16];
+	uint64_t hi = __builtin_bswap64((uint64_t) ((unsigned __int128) v >> 64));
+	uint64_t lo = __builtin_bswap64((uint64_t) v);
+	memcpy(tmp, &hi, 8);
+	memcpy(tmp + 8, &lo, 8);
+	if (wd <= 16) {
+		memcpy(o, tmp + 16 - wd, wd);
+	} else {
+		memset(o, v < 0 ? 0xff : 0, wd - 16);
+		memcpy(o + wd - 16, tmp, 16);
+	}
+}
+
 /* IEEE 754 binary32 → binary16, round to nearest even. */
 static uint16_t
 float_to_half(float f)
@@ -1817,11 +1838,7 @@ put_values(pq_writer *w, wleaf *L, const lk_column *c, int64_t r0,
 			lk_int128 v = s[ROW(i)];
 			mn = v < mn ? v : mn;
 			mx = v > mx ? v : mx;
-			unsigned __int128 u = (unsigned __int128) v;
-			uint8_t *o = p + (size_t) i * wd;
-			uint8_t signb = v < 0 ? 0xff : 0x00;
-			for (size_t j = 0; j < wd; j++)
-				o[wd - 1 - j] = j < 16 ? (uint8_t) (u >> (8 * j)) : signb;
+			put_be_int128(p + (size_t) i * wd, wd, v);
 		}
 		stats_offer_q(&L->cs, mn, mx);
 		put_fixed(L, p, n);
@@ -2044,6 +2061,70 @@ page_flush(pq_writer *w, wleaf *L, lk_error *err)
 	return true;
 }
 
+/*
+ * Is the dictionary paying off?  parquet-mr's test, once per chunk after
+ * DICT_PROBE_VALUES values: dictionary bytes plus index bytes against the
+ * PLAIN bytes of the same values.  When it loses and no page has used it
+ * yet, the page being filled is turned back into PLAIN and the dictionary
+ * dropped (the chunk gets no dictionary page); otherwise this is the usual
+ * fallback.
+ */
+static bool
+dict_probe(pq_writer *w, wleaf *L, lk_error *err)
+{
+	wdict *d = &L->dict;
+	L->probed = true;
+	int64_t idx_bytes = (L->dict_values * dict_bit_width(d) + 7) / 8;
+	if ((int64_t) d->data.len + idx_bytes < L->dict_plain)
+		return true;
+	if (L->pages_dict > 0) {
+		LK_FORWARD(page_flush(w, L, err));
+		L->dict_mode = false;
+		return true;
+	}
+	lk_buf *pl = &L->plain;
+	const uint32_t *ix = L->idx;
+	int64_t n = L->nidx;
+	lk_buf_reset(pl);
+	switch (d->kind) {
+	case DK_32: {
+		lk_buf_reserve(pl, (size_t) n * 4);
+		uint32_t *o = (uint32_t *) pl->data;
+		const uint32_t *dv = (const uint32_t *) d->data.data;
+		for (int64_t i = 0; i < n; i++)
+			o[i] = dv[ix[i]];
+		pl->len = (size_t) n * 4;
+		break;
+	}
+	case DK_64: {
+		lk_buf_reserve(pl, (size_t) n * 8);
+		uint64_t *o = (uint64_t *) pl->data;
+		const uint64_t *dv = (const uint64_t *) d->data.data;
+		for (int64_t i = 0; i < n; i++)
+			o[i] = dv[ix[i]];
+		pl->len = (size_t) n * 8;
+		break;
+	}
+	case DK_FIXED: {
+		size_t wd = (size_t) d->width;
+		lk_buf_reserve(pl, (size_t) n * wd);
+		for (int64_t i = 0; i < n; i++)
+			memcpy(pl->data + (size_t) i * wd, d->data.data + d->eoff[ix[i]], wd);
+		pl->len = (size_t) n * wd;
+		break;
+	}
+	case DK_BYTES:
+		for (int64_t i = 0; i < n; i++)
+			pq_plain_encode_byte_array(pl, d->data.data + d->eoff[ix[i]],
+									   d->elen[ix[i]]);
+		break;
+	}
+	L->nidx = 0;
+	dict_reset(d);
+	L->dict_mode = false;
+	return true;
+}
+
 /* Rows for the next slice of leaf L: fill the page up to page_bytes, keep
  * the dictionary near its limit, at most SLICE_MAX_ROWS. */
 static int64_t
@@ -2096,6 +2177,8 @@ leaf_add_rows(pq_writer *w, wleaf *L, int64_t r0, int64_t r1, lk_error *err)
 		if (k > r1 - r)
 			k = r1 - r;
 		int64_t np = 0;
+		bool in_dict = L->dict_mode;
+		int64_t plain0 = L->seen_plain;
 		if (L->max_rep == 0) {
 			bool dense = false;
 			LK_FORWARD(levels_flat(w, L, r, r + k, &np, &dense, err));
@@ -2106,6 +2189,12 @@ leaf_add_rows(pq_writer *w, wleaf *L, int64_t r0, int64_t r1, lk_error *err)
 		}
 		L->seen_rows += k;
 		r += k;
+		if (in_dict) {
+			L->dict_values += np;
+			L->dict_plain += L->seen_plain - plain0;
+			if (!L->probed && L->dict_values >= DICT_PROBE_VALUES)
+				LK_FORWARD(dict_probe(w, L, err));
+		}
 		if (L->dict_mode && (int64_t) L->dict.data.len > w->opt.dictionary_limit) {
 			/* fallback: this page keeps the dictionary, the rest is PLAIN */
 			LK_FORWARD(page_flush(w, L, err));
@@ -2169,9 +2258,7 @@ stat_bytes(pq_writer *w, const wleaf *L, const wstats *s, bool is_max,
 		lk_int128 q = is_max ? s->qmax : s->qmin;
 		size_t wd = (size_t) L->type_length;
 		uint8_t *o = lk_arena_alloc(&w->arena, wd);
-		unsigned __int128 u = (unsigned __int128) q;
-		for (size_t j = 0; j < wd; j++)
-			o[wd - 1 - j] = j < 16 ? (uint8_t) (u >> (8 * j)) : (q < 0 ? 0xff : 0);
+		put_be_int128(o, wd, q);
 		*len = (int32_t) wd;
 		return o;
 	}
@@ -2433,6 +2520,8 @@ chunk_write(pq_writer *w, wleaf *L, pq_column_chunk *cc, lk_error *err)
 	lk_buf_reset(&L->chunk);
 	L->chunk_uncomp = L->chunk_comp = L->chunk_values = 0;
 	L->pages_dict = L->pages_plain = 0;
+	L->probed = false;
+	L->dict_values = L->dict_plain = 0;
 	dict_reset(&L->dict);
 	L->dict_mode = w->opt.dictionary && L->phys != PQ_BOOLEAN;
 	return true;
