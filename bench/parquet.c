@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "common/arena.h"
@@ -48,6 +49,16 @@ now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* CPU seconds (user + system, all threads) of this process so far. */
+static double
+cpu_now(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double) ru.ru_utime.tv_sec + (double) ru.ru_utime.tv_usec / 1e6 +
+		   (double) ru.ru_stime.tv_sec + (double) ru.ru_stime.tv_usec / 1e6;
 }
 
 /* kB value of a /proc/self/status line ("VmHWM", "VmRSS"), or -1. */
@@ -268,6 +279,7 @@ cmd_write(int64_t rows, const char *prefix, int threads, pq_codec codec)
 	}
 	bool peak_ok = reset_peak();
 	long rss0 = proc_status_kb("VmRSS");
+	double c0 = cpu_now();
 	double t0 = now();
 	if (threads == 1) {
 		write_thread(&jobs[0]);
@@ -281,14 +293,15 @@ cmd_write(int64_t rows, const char *prefix, int threads, pq_codec codec)
 			pthread_join(tid[t], NULL);
 	}
 	double write_s = now() - t0;
+	double write_cpu_s = cpu_now() - c0;
 	long hwm = proc_status_kb("VmHWM");
 	int64_t bytes = 0;
 	for (int t = 0; t < threads; t++)
 		bytes += jobs[t].bytes;
 	printf("{\"rows\":%lld,\"threads\":%d,\"codec\":\"%s\",\"gen_s\":%.3f,"
-		   "\"write_s\":%.3f,\"bytes\":%lld,\"rss_before_kb\":%ld,"
+		   "\"write_s\":%.3f,\"write_cpu_s\":%.3f,\"bytes\":%lld,\"rss_before_kb\":%ld,"
 		   "\"peak_kb\":%ld,\"peak_delta_kb\":%ld,\"files\":[",
-		   (long long) rows, threads, pq_codec_name(codec), gen_s, write_s,
+		   (long long) rows, threads, pq_codec_name(codec), gen_s, write_s, write_cpu_s,
 		   (long long) bytes, rss0, peak_ok ? hwm : -1L,
 		   peak_ok ? hwm - rss0 : -1L);
 	for (int t = 0; t < threads; t++)
@@ -387,6 +400,7 @@ cmd_read(char **files, int nfiles, int threads)
 	pthread_t *tid = lk_xcalloc((size_t) threads, sizeof(*tid));
 	bool peak_ok = reset_peak();
 	long rss0 = proc_status_kb("VmRSS");
+	double c0 = cpu_now();
 	double t0 = now();
 	if (threads == 1) {
 		read_thread(&sh);
@@ -400,11 +414,12 @@ cmd_read(char **files, int nfiles, int threads)
 			pthread_join(tid[t], NULL);
 	}
 	double read_s = now() - t0;
+	double read_cpu_s = cpu_now() - c0;
 	long hwm = proc_status_kb("VmHWM");
 	printf("{\"threads\":%d,\"row_groups\":%d,\"rows\":%lld,\"nulls\":%lld,"
-		   "\"read_s\":%.3f,\"peak_delta_kb\":%ld}\n",
+		   "\"read_s\":%.3f,\"read_cpu_s\":%.3f,\"peak_delta_kb\":%ld}\n",
 		   threads, sh.ntasks, (long long) atomic_load(&sh.rows),
-		   (long long) atomic_load(&sh.nulls), read_s, peak_ok ? hwm - rss0 : -1L);
+		   (long long) atomic_load(&sh.nulls), read_s, read_cpu_s, peak_ok ? hwm - rss0 : -1L);
 	free(sh.tasks);
 	free(tid);
 	return 0;

@@ -40,6 +40,11 @@ function statusKb(key) {
 	return m ? Number(m[1]) : -1;
 }
 
+// user + system CPU seconds of a process.cpuUsage() difference (all threads)
+function cpuSeconds(u) {
+	return (u.user + u.system) / 1e6;
+}
+
 function resetPeak() {
 	try {
 		fs.writeFileSync('/proc/self/clear_refs', '5');
@@ -60,9 +65,10 @@ const rows = Number((await db.all('SELECT count(*) FROM t'))[0][0]);
 
 const peakOk = resetPeak();
 const rss0 = statusKb('VmRSS');
-const w0 = performance.now();
+const w0 = performance.now(), wc0 = process.cpuUsage();
 await db.run(`COPY t TO ${sqlString(o.out)} (FORMAT parquet, COMPRESSION zstd)`);
 const writeS = (performance.now() - w0) / 1000;
+const writeCpuS = cpuSeconds(process.cpuUsage(wc0));
 const hwm = statusKb('VmHWM');
 const bytes = fs.statSync(o.out).size;
 await db.run('DROP TABLE t');
@@ -71,15 +77,17 @@ const reads = [];
 for (const f of o.read) {
 	const ok = resetPeak();
 	const r0 = statusKb('VmRSS');
-	const s0 = performance.now();
+	const s0 = performance.now(), sc0 = process.cpuUsage();
 	await db.all(`EXPLAIN ANALYZE SELECT * FROM ${readParquetSql(f)}`);
 	const readS = (performance.now() - s0) / 1000;
 	reads.push({ file: f, read_s: Number(readS.toFixed(3)),
+		read_cpu_s: Number(cpuSeconds(process.cpuUsage(sc0)).toFixed(3)),
 		peak_delta_kb: ok ? statusKb('VmHWM') - r0 : -1 });
 }
 db.close();
 console.log(JSON.stringify({
 	version, threads: o.threads, rows, load_s: Number(loadS.toFixed(3)), write_s: Number(writeS.toFixed(3)),
+	write_cpu_s: Number(writeCpuS.toFixed(3)),
 	bytes, rss_before_kb: rss0, peak_kb: peakOk ? hwm : -1, peak_delta_kb: peakOk ? hwm - rss0 : -1,
 	reads,
 }));
