@@ -12,7 +12,8 @@
 # moves confirmed_flush_lsn in pg_replication_slots → a large transaction
 # arrives streamed → keepalives are answered (wal_sender_timeout = 2s) →
 # restart from the confirmed position → the walsender is terminated and
-# pgr_next reports a lost connection.
+# pgr_next reports a lost connection.  Then a second cluster with
+# wal_level = replica: the prerequisite check names the setting to change.
 #
 # Prints PASS/FAIL/SKIP lines; exits 0 iff no FAIL.  BUILD (default build)
 # selects the build directory.
@@ -64,6 +65,24 @@ if [ "$left" = "0 0 0" ]; then
 	echo "PASS $name cleanup"
 else
 	echo "FAIL $name cleanup (slots, publications, tables left: $left)"
+	fail=1
+fi
+
+# A server with wal_level = replica: the check names the setting to change.
+pg_stop
+if pg_start "wal_level = replica"; then
+	trap 'pg_stop; rm -rf "$work"' EXIT
+	export LAKESYNC_TEST_REPLICA_DSN="host=$PGHOST port=$PGPORT user=$PGUSER dbname=postgres"
+	if (cd "$root" && "$testbin" --verbose --filter 'pgreplica/*') >"$work/out2" 2>&1 &&
+		grep -q '^\[PASS\] pgreplica::' "$work/out2"; then
+		echo "PASS $name wal_level_replica"
+	else
+		echo "FAIL $name wal_level_replica"
+		sed 's/^/    /' "$work/out2"
+		fail=1
+	fi
+else
+	echo "FAIL $name wal_level_replica (the second cluster did not start)"
 	fail=1
 fi
 exit $fail

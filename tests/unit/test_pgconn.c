@@ -1144,3 +1144,28 @@ Test(pgint, slot_snapshot_copy_stream_feedback, .timeout = 120)
 	pgc_close(c);
 	lk_arena_free(&a);
 }
+
+/* A server with wal_level = replica: LAKESYNC_TEST_REPLICA_DSN. */
+Test(pgreplica, wal_level_is_reported_with_the_fix)
+{
+	const char *dsn = getenv("LAKESYNC_TEST_REPLICA_DSN");
+	if (!dsn || !*dsn)
+		cr_skip_test("LAKESYNC_TEST_REPLICA_DSN not set");
+	lk_error err;
+	pgc_conn *c = connect_ok(dsn, false);
+	lk_error_clear(&err);
+	cr_assert_not(pgc_check_replication(c, 1, &err));
+	cr_assert_eq(err.code, LK_ERR_UNSUPPORTED);
+	cr_assert_str_eq(err.msg, "server not ready for logical replication: "
+							  "wal_level is \"replica\" but logical replication "
+							  "needs \"logical\": set wal_level = logical in "
+							  "postgresql.conf and restart the server");
+	pgc_conn *rc = connect_ok(dsn, true);
+	pgr_slot sl;
+	lk_error_clear(&err);
+	cr_assert_not(pgr_create_slot(rc, "lkp_never", &sl, &err));
+	cr_assert_eq(err.code, LK_ERR_PG);
+	cr_assert_str_eq(rc->sqlstate, "55000");
+	pgc_close(rc);
+	pgc_close(c);
+}
