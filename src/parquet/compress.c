@@ -18,6 +18,9 @@
  *   LZ4_RAW (7)     one raw LZ4 block (no frame, no size prefix).
  *   ZSTD (6)        one or more zstd frames.
  *
+ * Zero input bytes with zero expected bytes are accepted under every known
+ * codec (an empty v2 values section that a writer did not compress).
+ *
  * Default levels (level 0): GZIP 6, BROTLI quality 4 (window 22; quality
  * 11, brotli's own default, is an order of magnitude slower to write for a
  * few percent), ZSTD 3. SNAPPY and LZ4 have no levels; the level is ignored.
@@ -402,6 +405,14 @@ bool
 pq_decompress(int codec, const uint8_t *src, size_t n, uint8_t *dst,
 			  size_t expected, lk_error *err)
 {
+	/* Some writers leave an empty v2 values section uncompressed: zero
+	 * bytes stand for zero bytes under every codec. */
+	if (n == 0 && expected == 0 &&
+		(codec == PQ_CODEC_UNCOMPRESSED || codec == PQ_CODEC_SNAPPY ||
+		 codec == PQ_CODEC_GZIP || codec == PQ_CODEC_BROTLI ||
+		 codec == PQ_CODEC_ZSTD || codec == PQ_CODEC_LZ4_RAW ||
+		 codec == PQ_CODEC_LZ4_HADOOP))
+		return true;
 	switch (codec) {
 	case PQ_CODEC_UNCOMPRESSED:
 		if (n != expected)

@@ -344,6 +344,23 @@ Test(compress, lzo_and_unknown_codecs_are_unsupported)
 	lk_buf_free(&b);
 }
 
+Test(compress, empty_payload_for_empty_page)
+{
+	lk_error err;
+	uint8_t out[1] = {0x55};
+	for (size_t k = 0; k < N_CODECS; k++) {
+		cr_assert(pq_decompress(all_codecs[k], NULL, 0, NULL, 0, &err),
+				  "codec %d: %s", all_codecs[k], err.msg);
+		/* but zero bytes never stand for one byte */
+		cr_assert_not(pq_decompress(all_codecs[k], NULL, 0, out, 1, &err),
+					  "codec %d", all_codecs[k]);
+		cr_assert_eq(err.code, LK_ERR_CORRUPT);
+	}
+	cr_assert_eq(out[0], 0x55);
+	cr_assert_not(pq_decompress(PQ_CODEC_LZO, NULL, 0, NULL, 0, &err));
+	cr_assert_eq(err.code, LK_ERR_UNSUPPORTED);
+}
+
 Test(compress, appends_to_existing_buffer)
 {
 	lk_buf b = LK_BUF_INIT;
