@@ -405,11 +405,12 @@ pgr_next(pgr_stream *s, int timeout_ms, pgr_msg *msg, lk_error *err)
 			return PGR_ERROR;
 		}
 
-		/* nothing complete buffered: wait for the socket */
+		/* nothing complete buffered: wait for the socket (a zero wait still
+		 * reads what has arrived) */
 		now = mono_ms();
 		int64_t wait = deadline - now;
-		if (wait <= 0)
-			return PGR_TIMEOUT;
+		if (wait < 0)
+			wait = 0;
 		int64_t to_status = s->last_status_ms + s->status_interval_ms - now;
 		if (to_status < wait)
 			wait = to_status < 0 ? 0 : to_status;
@@ -424,10 +425,15 @@ pgr_next(pgr_stream *s, int timeout_ms, pgr_msg *msg, lk_error *err)
 						 "socket: %s", strerror(errno));
 			return PGR_ERROR;
 		}
-		if (pr > 0 && !PQconsumeInput(s->c->pg)) {
-			conn_lost(s, "receiving", err);
-			return PGR_ERROR;
+		if (pr > 0) {
+			if (!PQconsumeInput(s->c->pg)) {
+				conn_lost(s, "receiving", err);
+				return PGR_ERROR;
+			}
+			continue;
 		}
+		if (pr == 0 && mono_ms() >= deadline)
+			return PGR_TIMEOUT;
 	}
 }
 
