@@ -2,14 +2,17 @@
 // so that its memory is measured alone.
 //
 //   node bench/parquet_duckdb.mjs --threads T --in A.parquet --out B.parquet
-//        [--read FILE]...
+//   node bench/parquet_duckdb.mjs --threads T --read FILE
+// (bench/parquet.sh runs each read in a fresh process: in a process that has
+// just freed a table, DuckDB's allocator reuses that memory and its read
+// would seem to need none.)
 //
 // 1. (untimed) CREATE TEMP TABLE t AS SELECT * FROM read_parquet(A): the
 //    same rows lakesync wrote, in DuckDB's memory.
 // 2. (timed) COPY t TO B (FORMAT parquet, COMPRESSION zstd), with
 //    SET threads = T. Memory: peak RSS during the COPY (VmHWM, reset through
 //    /proc/self/clear_refs just before) minus the RSS before it.
-// 3. DROP the table; then for each --read FILE (timed):
+// 3. for each --read FILE (timed):
 //      EXPLAIN ANALYZE SELECT * FROM read_parquet(FILE)
 //    which runs the scan with every column projected and discards the rows
 //    inside DuckDB (no transfer to JS). DuckDB may keep dictionary-encoded
@@ -31,7 +34,8 @@ function args(argv) {
 		else if (a === '--read') o.read.push(v), i++;
 		else throw new Error(`unknown argument ${a}`);
 	}
-	if (!o.in || !o.out) throw new Error('usage: --threads T --in A --out B [--read F]...');
+	if (!o.in !== !o.out || (!o.in && !o.read.length))
+		throw new Error('usage: --threads T [--in A --out B] [--read F]...');
 	return o;
 }
 
@@ -58,36 +62,37 @@ const o = args(process.argv.slice(2));
 const db = await openDb({ threads: o.threads });
 const version = (await db.all('SELECT version()'))[0][0];
 await db.run(`SET threads = ${o.threads}`);
-const t0 = performance.now();
-await db.run(`CREATE TEMP TABLE t AS SELECT * FROM ${readParquetSql(o.in)}`);
-const loadS = (performance.now() - t0) / 1000;
-const rows = Number((await db.all('SELECT count(*) FROM t'))[0][0]);
+const out = { version, threads: o.threads };
 
-const peakOk = resetPeak();
-const rss0 = statusKb('VmRSS');
-const w0 = performance.now(), wc0 = process.cpuUsage();
-await db.run(`COPY t TO ${sqlString(o.out)} (FORMAT parquet, COMPRESSION zstd)`);
-const writeS = (performance.now() - w0) / 1000;
-const writeCpuS = cpuSeconds(process.cpuUsage(wc0));
-const hwm = statusKb('VmHWM');
-const bytes = fs.statSync(o.out).size;
-await db.run('DROP TABLE t');
+if (o.in) {
+	const t0 = performance.now();
+	await db.run(`CREATE TEMP TABLE t AS SELECT * FROM ${readParquetSql(o.in)}`);
+	out.load_s = Number(((performance.now() - t0) / 1000).toFixed(3));
+	out.rows = Number((await db.all('SELECT count(*) FROM t'))[0][0]);
+	const peakOk = resetPeak();
+	const rss0 = statusKb('VmRSS');
+	const w0 = performance.now(), wc0 = process.cpuUsage();
+	await db.run(`COPY t TO ${sqlString(o.out)} (FORMAT parquet, COMPRESSION zstd)`);
+	out.write_s = Number(((performance.now() - w0) / 1000).toFixed(3));
+	out.write_cpu_s = Number(cpuSeconds(process.cpuUsage(wc0)).toFixed(3));
+	const hwm = statusKb('VmHWM');
+	out.bytes = fs.statSync(o.out).size;
+	out.rss_before_kb = rss0;
+	out.peak_kb = peakOk ? hwm : -1;
+	out.peak_delta_kb = peakOk ? hwm - rss0 : -1;
+	await db.run('DROP TABLE t');
+}
 
-const reads = [];
+out.reads = [];
 for (const f of o.read) {
 	const ok = resetPeak();
 	const r0 = statusKb('VmRSS');
 	const s0 = performance.now(), sc0 = process.cpuUsage();
 	await db.all(`EXPLAIN ANALYZE SELECT * FROM ${readParquetSql(f)}`);
 	const readS = (performance.now() - s0) / 1000;
-	reads.push({ file: f, read_s: Number(readS.toFixed(3)),
+	out.reads.push({ file: f, read_s: Number(readS.toFixed(3)),
 		read_cpu_s: Number(cpuSeconds(process.cpuUsage(sc0)).toFixed(3)),
 		peak_delta_kb: ok ? statusKb('VmHWM') - r0 : -1 });
 }
 db.close();
-console.log(JSON.stringify({
-	version, threads: o.threads, rows, load_s: Number(loadS.toFixed(3)), write_s: Number(writeS.toFixed(3)),
-	write_cpu_s: Number(writeCpuS.toFixed(3)),
-	bytes, rss_before_kb: rss0, peak_kb: peakOk ? hwm : -1, peak_delta_kb: peakOk ? hwm - rss0 : -1,
-	reads,
-}));
+console.log(JSON.stringify(out));

@@ -52,8 +52,10 @@ for (const threads of [...new Set([1, o.threads])]) {
 	const ours = run(o.bin, ['write', '--rows', String(o.rows), '--out', prefix, '--threads', String(threads)]);
 	const duckFile = path.join(o.tmp, `duck-t${threads}.parquet`);
 	const oursFile = path.join(o.tmp, 'ours-t1.parquet');   // one file, read by both
-	const duck = run(process.execPath, [path.join(here, 'parquet_duckdb.mjs'), '--threads', String(threads),
-		'--in', oursFile, '--out', duckFile, '--read', duckFile, '--read', oursFile]);
+	const duckjs = path.join(here, 'parquet_duckdb.mjs');
+	const duck = run(process.execPath, [duckjs, '--threads', String(threads), '--in', oursFile, '--out', duckFile]);
+	duck.reads = [duckFile, oursFile].map((f) =>
+		run(process.execPath, [duckjs, '--threads', String(threads), '--read', f]).reads[0]);
 	const readDuckFile = run(o.bin, ['read', '--threads', String(threads), duckFile]);
 	const readOursFile = run(o.bin, ['read', '--threads', String(threads), oursFile]);
 	if (readDuckFile.rows !== o.rows || readOursFile.rows !== o.rows || duck.rows !== o.rows)
