@@ -66,7 +66,7 @@
 #define DICT_SLICE_MIN_ROWS 256      /* dictionary mode: smallest slice */
 #define DICT_PROBE_VALUES 8192       /* values before the dictionary is judged */
 #define PAGE_MAX_LEVELS (128 * 1024) /* values per page (levels incl. nulls) */
-#define SEGMENT_ROWS 65536           /* rows between row-group size checks */
+#define SEGMENT_ROWS 8192            /* rows between row-group size checks */
 #define MAX_NESTING 64
 #define JULIAN_EPOCH_DAY 2440588     /* julian day number of 1970-01-01 */
 
@@ -611,7 +611,8 @@ typedef struct wleaf {
 	int max_def, max_rep;
 	const lk_type *type;
 	pq_physical_type phys;
-	int32_t type_length;
+	int32_t type_length;     /* FLBA: its length; INT96: 12 */
+	int32_t pwidth;          /* PLAIN bytes of a value; 0 for BYTE_ARRAY */
 	conv_kind conv;
 	stat_kind sk;
 	bool utf8;               /* string: truncated statistics stay UTF-8 */
@@ -632,6 +633,7 @@ typedef struct wleaf {
 
 	/* size estimates, bytes per top-level row */
 	double row_est;          /* of an encoded page */
+	int64_t slice_left;      /* rows left in the planned slice */
 	int64_t seen_rows, seen_plain;
 
 	/* the chunk of the current row group */
@@ -928,7 +930,15 @@ map_primitive(pq_schema_element *e, wleaf *L, const lk_type *t, lk_error *err)
 #undef CONVERTED
 #undef LOGICAL
 	L->phys = e->type;
-	L->type_length = e->has_type_length ? e->type_length : 0;
+	L->type_length = e->has_type_length ? e->type_length
+		: e->type == PQ_INT96 ? 12 : 0;
+	switch (e->type) {
+	case PQ_BOOLEAN: L->pwidth = 1; break;
+	case PQ_INT32: case PQ_FLOAT: L->pwidth = 4; break;
+	case PQ_INT64: case PQ_DOUBLE: L->pwidth = 8; break;
+	case PQ_BYTE_ARRAY: L->pwidth = 0; break;
+	default: L->pwidth = L->type_length; break;
+	}
 	L->type = t;
 	return true;
 }
@@ -1691,7 +1701,7 @@ static bool
 put_values(pq_writer *w, wleaf *L, const lk_column *c, int64_t r0,
 		   const int64_t *sel, int64_t n, lk_error *err)
 {
-	L->seen_plain += n * (L->type_length ? L->type_length : 4);
+	L->seen_plain += n * (L->pwidth ? L->pwidth : 4);
 	if (n == 0)
 		return true;
 	switch (L->conv) {
@@ -1708,7 +1718,6 @@ put_values(pq_writer *w, wleaf *L, const lk_column *c, int64_t r0,
 		}
 		L->plain.len += (size_t) n;
 		stats_offer_i(&L->cs, ST_BOOL, all1, any1);
-		L->seen_plain -= n * 3;
 		return true;
 	}
 	case CV_I8:
@@ -2137,8 +2146,7 @@ slice_rows(const pq_writer *w, const wleaf *L)
 		if (L->page_rows > 0)
 			per_row = (double) est / (double) L->page_rows;
 		else
-			per_row = L->type_length ? L->type_length : L->phys == PQ_BOOLEAN ? 0.25
-				: L->phys == PQ_INT32 || L->phys == PQ_FLOAT ? 4 : 8;
+			per_row = L->phys == PQ_BOOLEAN ? 0.25 : L->pwidth ? L->pwidth : 8;
 	}
 	if (per_row < 0.01)
 		per_row = 0.01;
@@ -2165,7 +2173,13 @@ slice_rows(const pq_writer *w, const wleaf *L)
 	return (int64_t) k;
 }
 
-/* Add top-level rows [r0, r1) of the current batch to leaf L. */
+/*
+ * Add top-level rows [r0, r1) of the current batch to leaf L.  Rows go in
+ * slices planned by slice_rows(); every decision (close the page, judge or
+ * drop the dictionary) is taken at the end of a planned slice only, so a
+ * slice cut short by the end of a batch just continues with the next one:
+ * the same rows give the same file however they are split into batches.
+ */
 static bool
 leaf_add_rows(pq_writer *w, wleaf *L, int64_t r0, int64_t r1, lk_error *err)
 {
@@ -2173,7 +2187,9 @@ leaf_add_rows(pq_writer *w, wleaf *L, int64_t r0, int64_t r1, lk_error *err)
 	int64_t r = r0;
 
 	while (r < r1) {
-		int64_t k = slice_rows(w, L);
+		if (L->slice_left <= 0)
+			L->slice_left = slice_rows(w, L);
+		int64_t k = L->slice_left;
 		if (k > r1 - r)
 			k = r1 - r;
 		int64_t np = 0;
@@ -2189,12 +2205,15 @@ leaf_add_rows(pq_writer *w, wleaf *L, int64_t r0, int64_t r1, lk_error *err)
 		}
 		L->seen_rows += k;
 		r += k;
+		L->slice_left -= k;
 		if (in_dict) {
 			L->dict_values += np;
 			L->dict_plain += L->seen_plain - plain0;
-			if (!L->probed && L->dict_values >= DICT_PROBE_VALUES)
-				LK_FORWARD(dict_probe(w, L, err));
 		}
+		if (L->slice_left > 0)
+			break;          /* the batch ended inside the slice */
+		if (in_dict && !L->probed && L->dict_values >= DICT_PROBE_VALUES)
+			LK_FORWARD(dict_probe(w, L, err));
 		if (L->dict_mode && (int64_t) L->dict.data.len > w->opt.dictionary_limit) {
 			/* fallback: this page keeps the dictionary, the rest is PLAIN */
 			LK_FORWARD(page_flush(w, L, err));
@@ -2522,6 +2541,7 @@ chunk_write(pq_writer *w, wleaf *L, pq_column_chunk *cc, lk_error *err)
 	L->pages_dict = L->pages_plain = 0;
 	L->probed = false;
 	L->dict_values = L->dict_plain = 0;
+	L->slice_left = 0;
 	dict_reset(&L->dict);
 	L->dict_mode = w->opt.dictionary && L->phys != PQ_BOOLEAN;
 	return true;
@@ -2642,8 +2662,10 @@ pq_writer_write(pq_writer *w, const lk_batch *b, lk_error *err)
 		int64_t room = w->opt.row_group_rows - w->rg_rows;
 		if (n > room)
 			n = room;
-		if (n > SEGMENT_ROWS)
-			n = SEGMENT_ROWS;
+		/* size checks at fixed row positions (batch sizes do not matter) */
+		int64_t to_check = SEGMENT_ROWS - w->rg_rows % SEGMENT_ROWS;
+		if (n > to_check)
+			n = to_check;
 		for (int i = 0; i < w->nleaves; i++) {
 			if (!leaf_add_rows(w, &w->leaves[i], done, done + n, err)) {
 				w->failed = true;
@@ -2653,7 +2675,8 @@ pq_writer_write(pq_writer *w, const lk_batch *b, lk_error *err)
 		w->rg_rows += n;
 		done += n;
 		if (w->rg_rows >= w->opt.row_group_rows ||
-			row_group_estimate(w) >= w->opt.row_group_bytes)
+			(w->rg_rows % SEGMENT_ROWS == 0 &&
+			 row_group_estimate(w) >= w->opt.row_group_bytes))
 			LK_FORWARD(pq_writer_flush_row_group(w, err));
 	}
 	return true;
