@@ -297,6 +297,8 @@ conv_fixed(pq_reader *r, const pq_leaf *leaf, const uint8_t *src, int64_t n,
 		   void *dst, lk_error *err)
 {
 	int64_t i;
+	if (n == 0)
+		return true;
 	switch (leaf->conv) {
 	case PQ_CONV_I32:
 	case PQ_CONV_FLOAT:
@@ -526,6 +528,8 @@ append_plain(pq_reader *r, const pq_leaf *leaf, const uint8_t *p, size_t n,
 	if (count < 0)
 		return rd_error(r, err, LK_ERR_CORRUPT, "negative value count %lld",
 						(long long) count);
+	if (count == 0)
+		return true;
 	if (leaf->physical == PQ_BOOLEAN) {
 		if ((uint64_t) count > (uint64_t) n * 8)
 			return rd_error(r, err, LK_ERR_CORRUPT,

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Our Parquet reader vs DuckDB on every file of $LAKESYNC_TESTDATA/parquet/data
-# (see reader_compare.mjs). PASS/FAIL/SKIP per file; exit 0 iff no FAIL.
+# and every Parquet file under $LAKESYNC_TESTDATA/delta-golden (written by
+# Spark, delta-rs, ...; see reader_compare.mjs). PASS/FAIL/SKIP per file;
+# exit 0 iff no FAIL.
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -15,4 +17,6 @@ fi
 if [ ! -x "$bin" ]; then
 	make -s "$bin" >/dev/null 2>&1 || { echo "FAIL reader-oracle: cannot build $bin"; exit 1; }
 fi
-exec node tests/oracle/reader_compare.mjs "$PWD/$bin" "$TD/parquet/data"
+dirs=("$TD/parquet/data")
+[ -d "$TD/delta-golden" ] && dirs+=("$TD/delta-golden")
+exec node tests/oracle/reader_compare.mjs "$PWD/$bin" "${dirs[@]}"

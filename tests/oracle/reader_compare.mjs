@@ -1,6 +1,8 @@
 // reader_compare.mjs — our Parquet reader vs DuckDB's read_parquet, value by
 // value, for every file of a directory.
-//   node reader_compare.mjs <test_reader binary> <dir with .parquet files>
+//   node reader_compare.mjs <test_reader binary> <dir>...
+// (every .parquet file below each dir, recursively; names are printed
+// relative to the dir's parent)
 // Our side: the reader/dump Criterion test writes canonical JSON lines
 // (format documented in tests/unit/test_reader.c). DuckDB's rows are turned
 // into the same canonical form here. Prints PASS/FAIL/SKIP lines; exits 1 if
@@ -11,7 +13,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-const [bin, dir] = process.argv.slice(2);
+const [bin, ...dirs] = process.argv.slice(2);
+
+function walk(d) {
+  let out = [];
+  for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+    const p = path.join(d, e.name);
+    if (e.isDirectory()) out = out.concat(walk(p));
+    else if (e.name.endsWith('.parquet')) out.push(p);
+  }
+  return out;
+}
 
 // Files our reader refuses on purpose (DuckDB reads them): name → reason
 // regex our error must match.
@@ -85,20 +97,39 @@ function canon(v, t) {
   }
 }
 
-function ours(file, tmp) {
-  const out = path.join(tmp, 'out.jsonl');
-  try { fs.unlinkSync(out); } catch {}
-  const r = spawnSync(bin, ['--filter', 'reader/dump'], {
-    env: { ...process.env, LAKESYNC_READER_DUMP_IN: file, LAKESYNC_READER_DUMP_OUT: out },
-    timeout: 120000, encoding: 'utf8',
+function runDump(env) {
+  return spawnSync(bin, ['--filter', 'reader/dump'], {
+    env: { ...process.env, ...env }, timeout: 600000, encoding: 'utf8',
   });
-  if (r.error) return { crash: `reader did not finish: ${r.error.message}` };
-  if (r.status !== 0 || !fs.existsSync(out))
+}
+
+function parseDump(out, r) {
+  const text = fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '';
+  if (!text.endsWith('END\n')) {
+    if (!r) return null;
+    if (r.error) return { crash: `reader did not finish: ${r.error.message}` };
     return { crash: `reader exited ${r.status} signal ${r.signal}: ${(r.stdout + r.stderr).slice(-400)}` };
-  const text = fs.readFileSync(out, 'utf8');
-  if (text.startsWith('ERROR ')) return { error: text.slice(6).trim() };
+  }
+  if (text.startsWith('ERROR ')) return { error: text.slice(6, text.indexOf('\n')).trim() };
   const lines = text.split('\n').filter((l) => l.length);
+  lines.pop();
   return { header: JSON.parse(lines[0]), rows: lines.slice(1) };
+}
+
+// All files in one run of the dumper; any file whose dump was cut short
+// (a crash takes the run down) is dumped again on its own.
+function dumpAll(files, tmp) {
+  const list = path.join(tmp, 'list.txt');
+  const outs = files.map((_, i) => path.join(tmp, `out${i}.jsonl`));
+  fs.writeFileSync(list, files.map(([f], i) => `${f}\t${outs[i]}\n`).join(''));
+  runDump({ LAKESYNC_READER_DUMP_LIST: list });
+  return files.map(([f], i) => {
+    const got = parseDump(outs[i], null);
+    if (got) return got;
+    try { fs.unlinkSync(outs[i]); } catch {}
+    const r = runDump({ LAKESYNC_READER_DUMP_IN: f, LAKESYNC_READER_DUMP_OUT: outs[i] });
+    return parseDump(outs[i], r);
+  });
 }
 
 const db = await DuckDBInstance.create(':memory:');
@@ -106,20 +137,23 @@ const con = await db.connect();
 await con.run('SET threads=1');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lk-reader-'));
 let fails = 0;
-const files = fs.readdirSync(dir).filter((f) => f.endsWith('.parquet')).sort();
-for (const f of files) {
-  const file = path.join(dir, f);
-  const us = ours(file, tmp);
+const files = [];
+for (const d of dirs)
+  for (const p of walk(d).sort()) files.push([p, path.relative(path.dirname(d), p)]);
+const dumps = dumpAll(files, tmp);
+for (const [k, [file, f]] of files.entries()) {
+  const us = dumps[k];
   if (us.crash) { console.log(`FAIL ${f}: ${us.crash}`); fails++; continue; }
-  if (EXPECTED_ERRORS[f]) {
-    if (us.error && EXPECTED_ERRORS[f].test(us.error)) console.log(`PASS ${f} (expected error: ${us.error})`);
-    else { console.log(`FAIL ${f}: expected an error matching ${EXPECTED_ERRORS[f]}, got ${us.error ?? 'rows'}`); fails++; }
+  const expected = EXPECTED_ERRORS[path.basename(file)];
+  if (expected) {
+    if (us.error && expected.test(us.error)) console.log(`PASS ${f} (expected error: ${us.error})`);
+    else { console.log(`FAIL ${f}: expected an error matching ${expected}, got ${us.error ?? 'rows'}`); fails++; }
     continue;
   }
   let duck;
   try {
     const esc = file.replace(/'/g, "''");
-    const reader = await con.runAndReadAll(`SELECT * FROM read_parquet('${esc}')`);
+    const reader = await con.runAndReadAll(`SELECT * FROM read_parquet('${esc}', hive_partitioning = false)`);
     const types = reader.columnTypes();
     duck = {
       header: reader.columnNames(),

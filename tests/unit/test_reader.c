@@ -354,15 +354,39 @@ dump_file(const char *path, FILE *out)
 	pq_reader_free(r);
 }
 
+static void
+dump_to(const char *in, const char *outp)
+{
+	FILE *f = fopen(outp, "w");
+	cr_assert(f != NULL, "cannot write %s", outp);
+	dump_file(in, f);
+	fputs("END\n", f);       /* a dump cut short by a crash has no END */
+	fclose(f);
+}
+
 Test(reader, dump)
 {
 	const char *in = getenv("LAKESYNC_READER_DUMP_IN");
 	const char *outp = getenv("LAKESYNC_READER_DUMP_OUT");
+	const char *list = getenv("LAKESYNC_READER_DUMP_LIST");
 	if (in && outp) {
-		FILE *f = fopen(outp, "w");
-		cr_assert(f != NULL, "cannot write %s", outp);
-		dump_file(in, f);
-		fclose(f);
+		dump_to(in, outp);
+		return;
+	}
+	if (list) {
+		/* lines "<in.parquet>\t<out.jsonl>" */
+		FILE *l = fopen(list, "r");
+		cr_assert(l != NULL, "cannot read %s", list);
+		char line[8192];
+		while (fgets(line, sizeof(line), l)) {
+			line[strcspn(line, "\n")] = '\0';
+			char *tab = strchr(line, '\t');
+			if (!tab)
+				continue;
+			*tab = '\0';
+			dump_to(line, tab + 1);
+		}
+		fclose(l);
 		return;
 	}
 	const char *p = data_path("data", "alltypes_plain.parquet");
