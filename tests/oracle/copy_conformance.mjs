@@ -111,7 +111,7 @@ const EXPECT_ERROR = {
 async function testdataFiles(db, tmp) {
 	const dir = TESTDATA && path.join(TESTDATA, 'parquet', 'data');
 	if (!dir || !fs.existsSync(dir)) {
-		skip('testdata', `no ${dir || '$LAKESYNC_TESTDATA'}/parquet/data`);
+		skip('testdata', `no ${dir || '$LAKESYNC_TESTDATA/parquet/data'}`);
 		return;
 	}
 	const files = fs.readdirSync(dir).filter((f) => f.endsWith('.parquet')).sort();
@@ -135,7 +135,7 @@ async function testdataFiles(db, tmp) {
 async function badData() {
 	const dir = TESTDATA && path.join(TESTDATA, 'parquet', 'bad_data');
 	if (!dir || !fs.existsSync(dir)) {
-		skip('bad_data', `no ${dir || '$LAKESYNC_TESTDATA'}/parquet/bad_data`);
+		skip('bad_data', `no ${dir || '$LAKESYNC_TESTDATA/parquet/bad_data'}`);
 		return;
 	}
 	for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.parquet')).sort()) {
