@@ -95,8 +95,32 @@ async function copyAndCompare(db, name, src, dst, args = []) {
 	} catch (e) {
 		return fail(name, `duckdb could not compare: ${firstLine(e.message)}`);
 	}
-	if (c.equal) pass(name);
-	else fail(name, describeDiff(c));
+	if (c.equal) return pass(name);
+	const k = KNOWN_LOSS[name];
+	if (k && onlyTypeLoss(c, k)) return skip(name, `known limitation: ${k.why}`);
+	fail(name, describeDiff(c));
+}
+
+// Differences that lakesync's types cannot represent, accepted only when
+// the rows are otherwise identical and the one column's DuckDB type changes
+// exactly so. Reported as SKIP so that they stay visible.
+const KNOWN_LOSS = {
+	'extra/timetz': { from: 'TIME WITH TIME ZONE', to: 'TIME',
+		why: 'lk_type TIME has no isAdjustedToUTC flag: TIME(true) is written back as TIME(false)' },
+};
+
+function onlyTypeLoss(c, k) {
+	if (c.countA !== c.countB || c.aMinusB !== 0 || c.bMinusA !== 0 || c.schemaEqual) return false;
+	if (c.schemaA.length !== c.schemaB.length) return false;
+	let changed = 0;
+	for (let i = 0; i < c.schemaA.length; i++) {
+		const a = c.schemaA[i], b = c.schemaB[i];
+		if (a.name !== b.name) return false;
+		if (a.type === b.type) continue;
+		if (a.type !== k.from || b.type !== k.to) return false;
+		changed++;
+	}
+	return changed === 1;
 }
 
 // ---- testdata --------------------------------------------------------------
