@@ -922,35 +922,34 @@ pq_delta_length_decode(const uint8_t *p, size_t n, int64_t count,
 
 	if (count < 0)
 		return fail_count(err, count);
-	/* The lengths are decoded as int32 into the front of out (a view is
-	 * larger than an int32), then turned into views back to front so no
-	 * length is overwritten before it is read. Lengths are read with
-	 * memcpy (char access), as the memory is typed pq_byte_view. */
-	_Static_assert(sizeof(pq_byte_view) >= sizeof(int32_t),
+	/* The lengths are decoded as int32 into the last quarter of out (a
+	 * view is 16 bytes, a length 4), then one forward pass turns them into
+	 * views: view i ends at byte 16i+16 <= 12*count + 4(i+1), where length
+	 * i+1 starts, so no length is overwritten before it is read. Lengths
+	 * are read with memcpy (char access), as the memory is typed
+	 * pq_byte_view. */
+	_Static_assert(sizeof(pq_byte_view) >= 2 * sizeof(int32_t),
 				   "views must hold a length");
-	int32_t *lens = (int32_t *) (void *) out;
-	LK_FORWARD(pq_delta_bp_decode_i32(p, n, count, lens, &used, base, err));
+	const size_t lens_at = (size_t) count *
+		(sizeof(pq_byte_view) - sizeof(int32_t));
+	uint8_t *lb = (uint8_t *) out + lens_at;
+	LK_FORWARD(pq_delta_bp_decode_i32(p, n, count, (int32_t *) (void *) lb,
+									  &used, base, err));
+	const uint8_t *data = p + used;
+	const uint64_t avail = n - used;
 	uint64_t sum = 0;
-	const uint8_t *lb = (const uint8_t *) out;
 	for (int64_t i = 0; i < count; i++) {
 		int32_t len;
 		memcpy(&len, lb + (size_t) i * sizeof(int32_t), sizeof(len));
 		if (len < 0)
 			return fail_at(err, base, "negative byte array length %d (value %lld)",
 						   len, (long long) i);
+		pq_byte_view vw = {data + sum, (uint32_t) len};
 		sum += (uint32_t) len;
-	}
-	if (sum > n - used)
-		return fail_at(err, base + used,
-					   "byte array lengths add up to %llu bytes, only %zu present",
-					   (unsigned long long) sum, n - used);
-	const uint8_t *data = p + used;
-	uint64_t off = sum;
-	for (int64_t i = count - 1; i >= 0; i--) {
-		int32_t len;
-		memcpy(&len, lb + (size_t) i * sizeof(int32_t), sizeof(len));
-		off -= (uint32_t) len;
-		pq_byte_view vw = {data + off, (uint32_t) len};
+		if (sum > avail)
+			return fail_at(err, base + used,
+						   "byte array lengths add up to more than the %zu bytes present",
+						   (size_t) avail);
 		memcpy(&out[i], &vw, sizeof(vw));
 	}
 	*consumed = used + (size_t) sum;
@@ -980,6 +979,24 @@ pq_delta_length_encode(lk_buf *out, const pq_byte_view *v, int64_t n)
 }
 
 /* ---- DELTA_BYTE_ARRAY ---------------------------------------------------- */
+
+#define DBA_SLACK 32
+
+/* Copy len bytes to dst, which has DBA_SLACK writable bytes past len.
+ * When src has DBA_SLACK readable bytes (src_room) and len is short, one
+ * 32-byte block is moved instead of calling memcpy; the bytes past len are
+ * overwritten later or left as slack. */
+PQ_INLINE void
+copy_short(uint8_t *dst, const uint8_t *src, size_t len, bool src_room)
+{
+	if (len <= DBA_SLACK && src_room) {
+		uint8_t t[DBA_SLACK];
+		memcpy(t, src, DBA_SLACK);
+		memcpy(dst, t, DBA_SLACK);
+	} else {
+		memcpy(dst, src, len);
+	}
+}
 
 bool
 pq_delta_byte_array_decode(const uint8_t *p, size_t n, int64_t count,
@@ -1037,17 +1054,28 @@ pq_delta_byte_array_decode(const uint8_t *p, size_t n, int64_t count,
 		prev_len = len;
 	}
 	/* Values with no suffix are a prefix of the previous value and values
-	 * with no prefix are their suffix: both are views without a copy. */
-	uint8_t *mem = total ? lk_arena_alloc(arena, (size_t) total) : NULL;
+	 * with no prefix are their suffix: both are views without a copy.
+	 * The others are built in mem, which has DBA_SLACK spare bytes so
+	 * short copies can move whole 32-byte blocks. */
+	uint8_t *mem = total ? lk_arena_alloc(arena, (size_t) total + DBA_SLACK)
+		: NULL;
+	const uintptr_t mem_lo = (uintptr_t) mem,
+		mem_hi = (uintptr_t) mem + (total ? (size_t) total + DBA_SLACK : 0);
+	const uintptr_t p_lo = (uintptr_t) p, p_hi = (uintptr_t) p + n;
 	const uint8_t *prev = NULL;
 	for (int64_t i = 0; i < count; i++) {
 		uint32_t pl = (uint32_t) prefix[i], sl = out[i].len;
+		const uint8_t *suf = out[i].ptr;
 		if (sl == 0) {
-			out[i].ptr = pl ? prev : out[i].ptr;
+			out[i].ptr = pl ? prev : suf;
 			out[i].len = pl;
 		} else if (pl > 0) {
-			memcpy(mem, prev, pl);
-			memcpy(mem + pl, out[i].ptr, sl);
+			const uintptr_t a = (uintptr_t) prev, b = (uintptr_t) suf;
+			bool prev_room = (a >= p_lo && a + DBA_SLACK <= p_hi) ||
+				(a >= mem_lo && a + DBA_SLACK <= mem_hi);
+			bool suf_room = b + DBA_SLACK <= p_hi;
+			copy_short(mem, prev, pl, prev_room);
+			copy_short(mem + pl, suf, sl, suf_room);
 			out[i].ptr = mem;
 			out[i].len = pl + sl;
 			mem += pl + sl;
