@@ -544,27 +544,35 @@ pq_rle_encode(lk_buf *out, const uint32_t *v, int64_t n, int bit_width)
 	const int bw = bit_width < 0 ? 0 : bit_width > 32 ? 32 : bit_width;
 	const uint32_t mask = bw == 32 ? 0xffffffffu
 		: (uint32_t) (((uint64_t) 1 << bw) - 1);
-	int64_t lit_start = 0, i = 0;
+	int64_t lit_start = 0;
+	int64_t run = 1;            /* equal values ending at i */
 
-	while (i < n) {
-		uint32_t x = v[i] & mask;
-		int64_t r = 1;
-		while (i + r < n && (v[i + r] & mask) == x)
-			r++;
-		if (r >= 8) {
-			/* complete the pending literals to whole groups from this run */
-			int64_t pad = (8 - (i - lit_start) % 8) % 8;
-			if (r - pad >= 8) {
-				rle_put_literals(out, v + lit_start, i + pad - lit_start, bw);
-				rle_put_run(out, x, r - pad, bw);
-				i += r;
-				lit_start = i;
-				continue;
-			}
+	/* Scan with a branch-free counter of equal neighbours; a maximal run
+	 * of >= 8 values becomes an RLE run once the pending literals are
+	 * completed to whole groups with values taken from its front (if 8
+	 * are still left), otherwise it stays literal. */
+	for (int64_t i = 1; i < n; i++) {
+		const int64_t eq = ((v[i] ^ v[i - 1]) & mask) == 0;
+		run = (run & -eq) + 1;      /* eq ? run + 1 : 1, without a branch */
+		if (run < 8)
+			continue;
+		const uint32_t x = v[i] & mask;
+		const int64_t s = i - 7;
+		int64_t e = i + 1;
+		while (e < n && (v[e] & mask) == x)
+			e++;
+		const int64_t pad = (8 - (s - lit_start) % 8) % 8;
+		if (e - s - pad >= 8) {
+			rle_put_literals(out, v + lit_start, s + pad - lit_start, bw);
+			rle_put_run(out, x, e - s - pad, bw);
+			lit_start = e;
 		}
-		i += r;
+		/* v[e] (if any) starts a new run */
+		i = e;
+		run = 1;
 	}
-	rle_put_literals(out, v + lit_start, n - lit_start, bw);
+	if (lit_start < n)
+		rle_put_literals(out, v + lit_start, n - lit_start, bw);
 }
 
 /* ---- legacy BIT_PACKED --------------------------------------------------- */
