@@ -39,6 +39,21 @@
  *
  * BYTE_STREAM_SPLIT: `width` streams, stream k holds byte k of every value:
  *   s0: v0[0] v1[0] ... vN[0] | s1: v0[1] v1[1] ... | ... (stride = n/width)
+ *
+ * Contract details beyond encoding.h:
+ *  - RLE decoder: a bit-packed run that claims more groups than there are
+ *    bytes yields the values that exist; asking for more is LK_ERR_CORRUPT.
+ *    RLE run values are not masked to bit_width (range checks are the
+ *    caller's). Zero-length runs are skipped.
+ *  - DELTA_BINARY_PACKED: count may be less than the header's total; the
+ *    first count values are decoded and *consumed still covers the whole
+ *    stream. count > total is LK_ERR_CORRUPT.
+ *  - DELTA_LENGTH_BYTE_ARRAY uses `out` as scratch for the lengths; views
+ *    point into p.
+ *  - DELTA_BYTE_ARRAY views point into p (no prefix), into the previous
+ *    value (no suffix) or into arena memory; rebuilt values of one call
+ *    above PQ_DELTA_BYTE_ARRAY_MAX bytes are LK_ERR_NOMEM.
+ *  - Negative counts are LK_ERR_INVALID.
  */
 #include "parquet/encoding.h"
 
