@@ -56,6 +56,8 @@ struct dl_scan {
 	lk_batch *out;
 };
 
+static void reserve_varlen(lk_column *c);
+
 /* ---- partition values ----------------------------------------------------- */
 
 static int64_t
@@ -513,6 +515,8 @@ open_file(dl_scan *sc, const dl_file *f, lk_error *err)
 		return file_error(sc, err);
 	}
 	sc->fbatch = lk_batch_new(os);
+	for (int i = 0; i < sc->fbatch->ncols; i++)
+		reserve_varlen(&sc->fbatch->cols[i]);
 
 	/* partition values */
 	sc->consts = lk_arena_zalloc(a, sizeof(lk_column) * (size_t) n);
@@ -520,6 +524,7 @@ open_file(dl_scan *sc, const dl_file *f, lk_error *err)
 		if (!sc->is_part[i])
 			continue;
 		lk_column_init(&sc->consts[i], sc->out_type->children[i].type);
+		reserve_varlen(&sc->consts[i]);
 		const char *key = sc->phys->children[i].name;
 		bool found;
 		const char *v = dl_map_get(&f->add.partition_values, key, &found);
@@ -563,6 +568,18 @@ append_rows(dl_scan *sc, int64_t from, int64_t n)
 	}
 }
 
+/* Give every string/binary column (at any depth) a data buffer, so that
+ * copying only empty strings never hands memcpy a NULL destination
+ * (lk_column_append_range does not special-case zero lengths). */
+static void
+reserve_varlen(lk_column *c)
+{
+	if (lk_type_is_varlen(c->type))
+		lk_column_reserve_data(c, 1);
+	for (int k = 0; k < c->nchildren; k++)
+		reserve_varlen(&c->children[k]);
+}
+
 bool
 dl_scan_open(const dl_snapshot *s, dl_scan **out, lk_error *err)
 {
@@ -591,6 +608,8 @@ dl_scan_open(const dl_snapshot *s, dl_scan **out, lk_error *err)
 			sc->is_part[k] = true;
 	}
 	sc->out = lk_batch_new(sc->out_type);
+	for (int i = 0; i < sc->ncols; i++)
+		reserve_varlen(&sc->out->cols[i]);
 	*out = sc;
 	return true;
 }

@@ -118,7 +118,8 @@ fmt_value(lk_buf *b, const lk_column *c, int64_t i)
 			ents[k] = strdup(lk_buf_cstr(&e));
 			lk_buf_free(&e);
 		}
-		qsort(ents, (size_t) n, sizeof(char *), cmp_str);
+		if (n)
+			qsort(ents, (size_t) n, sizeof(char *), cmp_str);
 		lk_buf_append_byte(b, '{');
 		for (int64_t k = 0; k < n; k++) {
 			if (k)
@@ -304,8 +305,10 @@ check_case(const char *name, char *why, size_t wl, int64_t *nrows)
 			goto close;
 	}
 	*nrows = (int64_t) got.n;
-	qsort(want.v, want.n, sizeof(char *), cmp_str);
-	qsort(got.v, got.n, sizeof(char *), cmp_str);
+	if (want.n)
+		qsort(want.v, want.n, sizeof(char *), cmp_str);
+	if (got.n)
+		qsort(got.v, got.n, sizeof(char *), cmp_str);
 	if (want.n != got.n) {
 		snprintf(why, wl, "%zu rows, expected %zu", got.n, want.n);
 		goto close;
