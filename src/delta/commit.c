@@ -836,7 +836,13 @@ build_json(dl_commit *c, int64_t version, lk_buf *out, int64_t *ts, lk_error *er
 		json_object_set_new(ci, "readVersion", json_integer(c->read_version));
 	json_object_set_new(ci, "isolationLevel", json_string("WriteSerializable"));
 	json_object_set_new(ci, "isBlindAppend", json_boolean(is_blind_append(c)));
-	json_object_set_new(ci, "operationMetrics", metrics(c));
+	bool files = false;
+	for (size_t i = 0; i < c->n; i++)
+		if (c->acts[i].type == DL_ACT_ADD || c->acts[i].type == DL_ACT_REMOVE ||
+			c->acts[i].type == DL_ACT_CDC)
+			files = true;
+	if (files)
+		json_object_set_new(ci, "operationMetrics", metrics(c));
 	json_object_set_new(ci, "engineInfo", json_string(DL_ENGINE_INFO));
 	json_object_set_new(ci, "txnId", json_string(txn_id));
 	char *text = json_dumps(ci, JSON_COMPACT);

@@ -246,6 +246,8 @@ stat_value(const pq_column_stats *s, const lk_type *t, bool is_max, lk_buf *out)
 		double d = is_max ? s->max.d : s->min.d;
 		if (!isfinite(d))
 			return false;
+		if (d == 0)
+			d = 0.0;    /* -0.0 == 0.0: the plain form bounds both */
 		fmt_double(tmp, sizeof(tmp), d);
 		lk_buf_append_str(out, tmp);
 		return true;

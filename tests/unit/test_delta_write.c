@@ -1,0 +1,592 @@
+/*
+ * test_delta_write.c — the Delta write side: table creation, data files and
+ * stats, partitions, removes, deletion-vector deletes, txn, concurrency
+ * conflicts, CDF, checkpoints, optimize, vacuum.  Every table is written in
+ * a temporary directory and checked three ways: the exact log lines, the
+ * snapshot read back (dl_snapshot_open), and the rows read back (dl_scan /
+ * the Parquet reader).
+ *
+ * The `driver` suite is a tool for the scripts in tests/oracle and
+ * tests/integration (skipped unless LAKESYNC_DELTA_DRIVER is set):
+ *   LAKESYNC_DELTA_DRIVER="<mode> key=value ..."   see driver_main() below.
+ */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/arena.h"
+#include "common/batch.h"
+#include "common/buf.h"
+#include "delta/actions.h"
+#include "delta/checkpoint.h"
+#include "delta/commit.h"
+#include "delta/dv.h"
+#include "delta/log.h"
+#include "delta/maintenance.h"
+#include "delta/scan.h"
+#include "delta/writer.h"
+#include "parquet/parquet.h"
+#include "storage/storage.h"
+
+/* ---- fixtures --------------------------------------------------------------- */
+
+static char tmpdir[256];
+
+static int
+rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void) sb, (void) flag, (void) ftw;
+	return remove(p);
+}
+
+static void
+mk_tmp(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "%s/lk-dw-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	cr_assert_not_null(mkdtemp(tmpdir));
+}
+
+static void
+rm_tmp(void)
+{
+	if (tmpdir[0])
+		nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir[0] = '\0';
+}
+
+static const char *
+errs(const lk_error *e)
+{
+	static char buf[1200];
+	return lk_error_str(e, buf, sizeof(buf));
+}
+
+/* A new table directory under tmpdir and its store. */
+static void
+open_table(st_store *st, const char *name)
+{
+	char p[512];
+	snprintf(p, sizeof(p), "%s/%s", tmpdir, name);
+	lk_error err;
+	cr_assert(st_store_open(st, p, 0, &err), "%s", errs(&err));
+}
+
+/* Whole file under the table root (NUL-terminated, malloc'd), or NULL. */
+static char *
+slurp(st_store *st, const char *rel)
+{
+	lk_buf b = LK_BUF_INIT;
+	lk_error err;
+	if (!st_read_all(st, rel, 1 << 28, &b, &err)) {
+		lk_buf_free(&b);
+		return NULL;
+	}
+	lk_buf_cstr(&b);
+	return (char *) b.data;
+}
+
+static char *
+commit_text(st_store *st, int64_t v)
+{
+	char p[64];
+	snprintf(p, sizeof(p), "_delta_log/%020" PRId64 ".json", v);
+	return slurp(st, p);
+}
+
+/* Line i (0-based) of text, malloc'd. */
+static char *
+line_of(const char *text, int i)
+{
+	const char *s = text;
+	for (int k = 0; k < i && s; k++) {
+		s = strchr(s, '\n');
+		if (s)
+			s++;
+	}
+	if (!s || !*s)
+		return NULL;
+	const char *e = strchr(s, '\n');
+	size_t n = e ? (size_t) (e - s) : strlen(s);
+	char *r = malloc(n + 1);
+	memcpy(r, s, n);
+	r[n] = '\0';
+	return r;
+}
+
+static int
+count_lines(const char *text)
+{
+	int n = 0;
+	for (const char *s = text; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+static dl_snapshot *
+snap(st_store *st, int64_t version)
+{
+	dl_snapshot_options o;
+	dl_snapshot_options_init(&o);
+	o.version = version;
+	dl_snapshot *s;
+	lk_error err;
+	cr_assert(dl_snapshot_open(st, &o, &s, &err), "%s", errs(&err));
+	return s;
+}
+
+/* ---- schema and rows ----------------------------------------------------------- */
+
+static lk_arena tarena;
+
+static lk_field
+fld(const char *name, lk_type *t, bool nullable)
+{
+	lk_field f = {name, t, nullable, -1};
+	return f;
+}
+
+/* id long not null, name string, score double, amount decimal(10,2),
+ * day date, ts timestamp, s struct<a int, b string>, tags array<string>,
+ * flag boolean */
+static lk_type *
+simple_schema(void)
+{
+	lk_arena *a = &tarena;
+	lk_type *s = lk_type_struct(a, 2);
+	s->children[0] = fld("a", lk_type_new(a, LK_T_INT), true);
+	s->children[1] = fld("b", lk_type_new(a, LK_T_STRING), true);
+	lk_type *t = lk_type_struct(a, 9);
+	t->children[0] = fld("id", lk_type_new(a, LK_T_LONG), false);
+	t->children[1] = fld("name", lk_type_new(a, LK_T_STRING), true);
+	t->children[2] = fld("score", lk_type_new(a, LK_T_DOUBLE), true);
+	t->children[3] = fld("amount", lk_type_decimal(a, 10, 2), true);
+	t->children[4] = fld("day", lk_type_new(a, LK_T_DATE), true);
+	t->children[5] = fld("ts", lk_type_new(a, LK_T_TIMESTAMP), true);
+	t->children[6] = fld("s", s, true);
+	t->children[7] = fld("tags", lk_type_array(a, lk_type_new(a, LK_T_STRING), true), true);
+	t->children[8] = fld("flag", lk_type_new(a, LK_T_BOOLEAN), true);
+	return t;
+}
+
+#define TS0 1700000000000000LL
+
+/* Rows id = from .. from+n-1 of simple_schema. name null when id % 7 == 3,
+ * s null when id % 11 == 5, score NaN when id == nan_id. */
+static lk_batch *
+simple_rows(const lk_type *schema, int64_t from, int64_t n, int64_t nan_id)
+{
+	lk_batch *b = lk_batch_new(schema);
+	char buf[64];
+	for (int64_t id = from; id < from + n; id++) {
+		lk_column_append_i64(&b->cols[0], id);
+		if (id % 7 == 3) {
+			lk_column_append_null(&b->cols[1]);
+		} else {
+			snprintf(buf, sizeof(buf), "n%" PRId64, id);
+			lk_column_append_bytes(&b->cols[1], buf, (int64_t) strlen(buf));
+		}
+		lk_column_append_f64(&b->cols[2], id == nan_id ? NAN : (double) id * 0.5);
+		lk_column_append_i128(&b->cols[3], (lk_int128) id * 101);
+		lk_column_append_i32(&b->cols[4], (int32_t) (19000 + id));
+		lk_column_append_i64(&b->cols[5], TS0 + id * 1001);
+		lk_column *s = &b->cols[6];
+		if (id % 11 == 5) {
+			lk_column_append_null(s);
+		} else {
+			lk_column_append_i32(&s->children[0], (int32_t) id);
+			snprintf(buf, sizeof(buf), "b%" PRId64, id);
+			lk_column_append_bytes(&s->children[1], buf, (int64_t) strlen(buf));
+			lk_column_append_struct(s);
+		}
+		lk_column *tg = &b->cols[7];
+		lk_column_append_bytes(&tg->children[0], "t", 1);
+		snprintf(buf, sizeof(buf), "%" PRId64, id);
+		lk_column_append_bytes(&tg->children[0], buf, (int64_t) strlen(buf));
+		lk_column_append_list(tg);
+		lk_column_append_bool(&b->cols[8], id % 2 == 1);
+	}
+	cr_assert(lk_batch_seal(b));
+	return b;
+}
+
+static void
+create(st_store *st, const lk_type *schema, const dl_table_options *o)
+{
+	lk_error err;
+	cr_assert(dl_table_create(st, schema, o, &err), "%s", errs(&err));
+}
+
+/* Append rows [from, from+n) in one commit; returns the version. */
+static int64_t
+append(st_store *st, int64_t from, int64_t n)
+{
+	dl_snapshot *s = snap(st, -1);
+	dl_commit *c = dl_commit_begin(st, s, "WRITE");
+	lk_batch *b = simple_rows(s->schema.type, from, n, -1);
+	lk_error err;
+	cr_assert(dl_write_batch(c, b, NULL, &err), "%s", errs(&err));
+	cr_assert(dl_commit_run(c, NULL, &err), "%s", errs(&err));
+	int64_t v = dl_commit_version(c);
+	lk_batch_free(b);
+	dl_commit_free(c);
+	dl_snapshot_free(s);
+	return v;
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
+	return (x > y) - (x < y);
+}
+
+/* Sorted ids of the table at `version` through dl_scan (DVs applied). */
+static int64_t *
+scan_ids(st_store *st, int64_t version, size_t *n)
+{
+	dl_snapshot *s = snap(st, version);
+	dl_scan *sc;
+	lk_error err;
+	cr_assert(dl_scan_open(s, &sc, &err), "%s", errs(&err));
+	size_t cap = 64, cnt = 0;
+	int64_t *ids = malloc(cap * sizeof(int64_t));
+	int idc = dl_schema_field_index(s->schema.type, "id");
+	cr_assert_geq(idc, 0);
+	for (;;) {
+		lk_batch *b;
+		cr_assert(dl_scan_next(sc, &b, &err), "%s", errs(&err));
+		if (!b)
+			break;
+		for (int64_t i = 0; i < b->nrows; i++) {
+			if (cnt == cap)
+				ids = realloc(ids, (cap *= 2) * sizeof(int64_t));
+			ids[cnt++] = LK_COL_VALUES(&b->cols[idc], int64_t)[i];
+		}
+	}
+	dl_scan_free(sc);
+	dl_snapshot_free(s);
+	qsort(ids, cnt, sizeof(int64_t), cmp_i64);
+	*n = cnt;
+	return ids;
+}
+
+/* The ids must be exactly [from, to) minus `gone` (sorted). */
+static void
+expect_ids(st_store *st, int64_t version, int64_t from, int64_t to, const int64_t *gone,
+		   size_t ngone)
+{
+	size_t n;
+	int64_t *ids = scan_ids(st, version, &n);
+	size_t k = 0, g = 0;
+	for (int64_t id = from; id < to; id++) {
+		if (g < ngone && gone[g] == id) {
+			g++;
+			continue;
+		}
+		cr_assert_lt(k, n, "row %" PRId64 " missing (only %zu rows)", id, n);
+		cr_assert_eq(ids[k], id, "row %zu is %" PRId64 ", expected %" PRId64, k, ids[k], id);
+		k++;
+	}
+	cr_assert_eq(k, n, "%zu rows, expected %zu", n, k);
+	free(ids);
+}
+
+static void
+setup(void)
+{
+	lk_arena_init(&tarena, 0);
+	mk_tmp();
+}
+
+static void
+teardown(void)
+{
+	rm_tmp();
+	lk_arena_free(&tarena);
+}
+
+TestSuite(dwrite, .init = setup, .fini = teardown);
+
+/* ---- creation ------------------------------------------------------------------ */
+
+Test(dwrite, create_plain_table_log_and_snapshot)
+{
+	st_store st;
+	open_table(&st, "t");
+	dl_table_options o;
+	dl_table_options_init(&o);
+	o.clock_ms = 1700000000123;
+	o.name = "plain";
+	create(&st, simple_schema(), &o);
+
+	char *log = commit_text(&st, 0);
+	cr_assert_not_null(log);
+	cr_assert_eq(count_lines(log), 3);
+	char *l0 = line_of(log, 0), *l1 = line_of(log, 1), *l2 = line_of(log, 2);
+	const char *ci0 = "{\"commitInfo\":{\"timestamp\":1700000000123,\"operation\":"
+					  "\"CREATE TABLE\",\"operationParameters\":{\"isManaged\":\"false\","
+					  "\"partitionBy\":\"[]\"},\"isolationLevel\":\"WriteSerializable\","
+					  "\"isBlindAppend\":false,\"engineInfo\":\"lakesync/0.1.0\",\"txnId\":\"";
+	cr_assert(strncmp(l0, ci0, strlen(ci0)) == 0, "%s", l0);
+	cr_assert_eq(strlen(l0), strlen(ci0) + 36 + 3, "%s", l0);
+	cr_assert_str_eq(l1, "{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":2}}");
+	cr_assert(strncmp(l2, "{\"metaData\":{\"id\":\"", 19) == 0, "%s", l2);
+	/* id is a UUID v4 */
+	cr_assert_eq(l2[19 + 14], '4', "%s", l2);
+	cr_assert(strchr("89ab", l2[19 + 19]), "%s", l2);
+	const char *rest = l2 + 19 + 36;
+	cr_assert_str_eq(rest,
+		"\",\"name\":\"plain\",\"format\":{\"provider\":\"parquet\",\"options\":{}},"
+		"\"schemaString\":\"{\\\"type\\\":\\\"struct\\\",\\\"fields\\\":["
+		"{\\\"name\\\":\\\"id\\\",\\\"type\\\":\\\"long\\\",\\\"nullable\\\":false,\\\"metadata\\\":{}},"
+		"{\\\"name\\\":\\\"name\\\",\\\"type\\\":\\\"string\\\",\\\"nullable\\\":true,\\\"metadata\\\":{}},"
+		"{\\\"name\\\":\\\"score\\\",\\\"type\\\":\\\"double\\\",\\\"nullable\\\":true,\\\"metadata\\\":{}},"
+		"{\\\"name\\\":\\\"amount\\\",\\\"type\\\":\\\"decimal(10,2)\\\",\\\"nullable\\\":true,\\\"metadata\\\":{}},"
+		"{\\\"name\\\":\\\"day\\\",\\\"type\\\":\\\"date\\\",\\\"nullable\\\":true,\\\"metadata\\\":{}},"
+		"{\\\"name\\\":\\\"ts\\\",\\\"type\\\":\\\"timestamp\\\",\\\"nullable\\\":true,\\\"metadata\\\":{}},"
+		"{\\\"name\\\":\\\"s\\\",\\\"type\\\":{\\\"type\\\":\\\"struct\\\",\\\"fields\\\":["
+		"{\\\"name\\\":\\\"a\\\",\\\"type\\\":\\\"integer\\\",\\\"nullable\\\":true,\\\"metadata\\\":{}},"
+		"{\\\"name\\\":\\\"b\\\",\\\"type\\\":\\\"string\\\",\\\"nullable\\\":true,\\\"metadata\\\":{}}]},"
+		"\\\"nullable\\\":true,\\\"metadata\\\":{}},"
+		"{\\\"name\\\":\\\"tags\\\",\\\"type\\\":{\\\"type\\\":\\\"array\\\",\\\"elementType\\\":\\\"string\\\","
+		"\\\"containsNull\\\":true},\\\"nullable\\\":true,\\\"metadata\\\":{}},"
+		"{\\\"name\\\":\\\"flag\\\",\\\"type\\\":\\\"boolean\\\",\\\"nullable\\\":true,\\\"metadata\\\":{}}]}\","
+		"\"partitionColumns\":[],\"configuration\":{},\"createdTime\":1700000000123}}");
+
+	dl_snapshot *s = snap(&st, -1);
+	cr_assert_eq(s->version, 0);
+	cr_assert_eq(s->nfiles, 0);
+	cr_assert(s->has_schema);
+	cr_assert(lk_type_equal(s->schema.type, simple_schema()));
+	cr_assert_str_eq(s->metadata.name, "plain");
+	dl_snapshot_free(s);
+
+	/* a second create loses: the table exists */
+	lk_error err;
+	cr_assert_not(dl_table_create(&st, simple_schema(), &o, &err));
+	cr_assert_eq(err.code, LK_ERR_CONFLICT, "%s", errs(&err));
+	cr_assert(strstr(err.msg, "already exists"), "%s", err.msg);
+	free(l0);
+	free(l1);
+	free(l2);
+	free(log);
+	st_store_close(&st);
+}
+
+Test(dwrite, create_protocol_features)
+{
+	lk_arena *a = &tarena;
+	dl_protocol p;
+	dl_metadata m;
+	lk_error err;
+	dl_table_options o;
+	lk_buf b = LK_BUF_INIT;
+	dl_action act;
+
+	/* writer-only features: (1,7) */
+	dl_table_options_init(&o);
+	o.change_data_feed = true;
+	o.append_only = true;
+	o.in_commit_timestamps = true;
+	o.clock_ms = 1234;
+	cr_assert(dl_table_make_actions(simple_schema(), &o, a, &p, &m, &err), "%s", errs(&err));
+	act.type = DL_ACT_PROTOCOL;
+	act.u.protocol = p;
+	cr_assert(dl_action_write(&b, &act, &err));
+	cr_assert_str_eq(lk_buf_cstr(&b),
+					 "{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":7,"
+					 "\"writerFeatures\":[\"appendOnly\",\"changeDataFeed\",\"inCommitTimestamp\"]}}\n");
+	cr_assert_eq(m.configuration.n, 5);
+	cr_assert_str_eq(dl_map_get(&m.configuration, "delta.enableChangeDataFeed", NULL), "true");
+	cr_assert_str_eq(dl_map_get(&m.configuration, "delta.appendOnly", NULL), "true");
+	cr_assert_str_eq(dl_map_get(&m.configuration, "delta.enableInCommitTimestamps", NULL), "true");
+	cr_assert_str_eq(dl_map_get(&m.configuration, "delta.inCommitTimestampEnablementVersion", NULL), "0");
+	cr_assert_str_eq(dl_map_get(&m.configuration, "delta.inCommitTimestampEnablementTimestamp", NULL), "1234");
+
+	/* reader features: (3,7) */
+	lk_type *t = lk_type_struct(a, 2);
+	t->children[0] = fld("id", lk_type_new(a, LK_T_LONG), false);
+	lk_type *ntz = lk_type_struct(a, 1);
+	ntz->children[0] = fld("at", lk_type_new(a, LK_T_TIMESTAMP_NTZ), true);
+	t->children[1] = fld("nested", ntz, true);
+	dl_table_options_init(&o);
+	o.deletion_vectors = true;
+	o.checkpoint_interval = 7;
+	cr_assert(dl_table_make_actions(t, &o, a, &p, &m, &err), "%s", errs(&err));
+	act.u.protocol = p;
+	lk_buf_reset(&b);
+	cr_assert(dl_action_write(&b, &act, &err));
+	cr_assert_str_eq(lk_buf_cstr(&b),
+					 "{\"protocol\":{\"minReaderVersion\":3,\"minWriterVersion\":7,"
+					 "\"readerFeatures\":[\"deletionVectors\",\"timestampNtz\"],"
+					 "\"writerFeatures\":[\"deletionVectors\",\"timestampNtz\"]}}\n");
+	cr_assert_str_eq(dl_map_get(&m.configuration, "delta.checkpointInterval", NULL), "7");
+	cr_assert_str_eq(dl_map_get(&m.configuration, "delta.enableDeletionVectors", NULL), "true");
+
+	/* bad partition columns */
+	const char *pc[] = {"nested"};
+	o.partition_columns = pc;
+	o.npartition_columns = 1;
+	cr_assert_not(dl_table_make_actions(t, &o, a, &p, &m, &err));
+	cr_assert_eq(err.code, LK_ERR_UNSUPPORTED);
+	const char *pc2[] = {"nope"};
+	o.partition_columns = pc2;
+	cr_assert_not(dl_table_make_actions(t, &o, a, &p, &m, &err));
+	cr_assert_eq(err.code, LK_ERR_INVALID);
+	cr_assert(strstr(err.msg, "\"nope\""), "%s", err.msg);
+	lk_buf_free(&b);
+}
+
+/* ---- appends, files, stats ---------------------------------------------------------- */
+
+Test(dwrite, append_writes_file_add_and_stats)
+{
+	st_store st;
+	open_table(&st, "t");
+	create(&st, simple_schema(), NULL);
+	cr_assert_eq(append(&st, 0, 12), 1);
+
+	char *log = commit_text(&st, 1);
+	cr_assert_eq(count_lines(log), 2, "%s", log);
+	char *ci = line_of(log, 0), *add = line_of(log, 1);
+	cr_assert(strstr(ci, "\"operation\":\"WRITE\""), "%s", ci);
+	cr_assert(strstr(ci, "\"readVersion\":0,"), "%s", ci);
+	cr_assert(strstr(ci, "\"isBlindAppend\":true"), "%s", ci);
+	cr_assert(strstr(ci, "\"operationMetrics\":{\"numAddedFiles\":\"1\",\"numRemovedFiles\":\"0\","), "%s", ci);
+	cr_assert(strstr(ci, "\"numOutputRows\":\"12\""), "%s", ci);
+
+	dl_snapshot *s = snap(&st, -1);
+	cr_assert_eq(s->version, 1);
+	cr_assert_eq(s->nfiles, 1);
+	const dl_add *a = &s->files[0].add;
+	/* part-00000-<uuid>.c000.zstd.parquet */
+	cr_assert_eq(strlen(a->path), strlen("part-00000-") + 36 + strlen(".c000.zstd.parquet"), "%s", a->path);
+	cr_assert(strncmp(a->path, "part-00000-", 11) == 0, "%s", a->path);
+	cr_assert_str_eq(a->path + 11 + 36, ".c000.zstd.parquet");
+	cr_assert(a->data_change);
+	cr_assert_eq(a->partition_values.n, 0);
+	st_stat sb;
+	lk_error err;
+	cr_assert(st_stat_object(&st, a->path, &sb, &err));
+	cr_assert_eq((int64_t) sb.size, a->size);
+	cr_assert_eq(sb.mtime_ms, a->modification_time);
+	/* ids 0..11: name null for 3, 10; s null for 5; ts = TS0 + id*1001 us */
+	cr_assert_str_eq(a->stats,
+		"{\"numRecords\":12,"
+		"\"minValues\":{\"id\":0,\"name\":\"n0\",\"score\":0.0,\"amount\":0.00,"
+		"\"day\":\"2022-01-08\",\"ts\":\"2023-11-14T22:13:20.000Z\",\"s\":{\"a\":0,\"b\":\"b0\"}},"
+		"\"maxValues\":{\"id\":11,\"name\":\"n9\",\"score\":5.5,\"amount\":11.11,"
+		"\"day\":\"2022-01-19\",\"ts\":\"2023-11-14T22:13:20.012Z\",\"s\":{\"a\":11,\"b\":\"b9\"}},"
+		"\"nullCount\":{\"id\":0,\"name\":2,\"score\":0,\"amount\":0,\"day\":0,\"ts\":0,"
+		"\"s\":{\"a\":1,\"b\":1},\"flag\":0}}");
+	dl_snapshot_free(s);
+	expect_ids(&st, -1, 0, 12, NULL, 0);
+	free(ci);
+	free(add);
+	free(log);
+	st_store_close(&st);
+}
+
+Test(dwrite, stats_bounds_nan_strings_timestamps)
+{
+	lk_arena *a = &tarena;
+	lk_type *t = lk_type_struct(a, 6);
+	t->children[0] = fld("f", lk_type_new(a, LK_T_FLOAT), true);
+	t->children[1] = fld("d", lk_type_new(a, LK_T_DOUBLE), true);
+	t->children[2] = fld("str", lk_type_new(a, LK_T_STRING), true);
+	t->children[3] = fld("ntz", lk_type_new(a, LK_T_TIMESTAMP_NTZ), true);
+	t->children[4] = fld("big", lk_type_decimal(a, 38, 6), true);
+	t->children[5] = fld("bin", lk_type_new(a, LK_T_BINARY), true);
+	st_store st;
+	open_table(&st, "t");
+	create(&st, t, NULL);
+	dl_snapshot *s = snap(&st, -1);
+	lk_batch *b = lk_batch_new(s->schema.type);
+	/* row 0 */
+	lk_column_append_f64(&b->cols[0], 0.1);
+	lk_column_append_f64(&b->cols[1], NAN);
+	const char *long1 = "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz-long";   /* > 32 bytes */
+	lk_column_append_bytes(&b->cols[2], long1, (int64_t) strlen(long1));
+	lk_column_append_i64(&b->cols[3], -1);                 /* 1969-12-31T23:59:59.999999 */
+	lk_int128 big = (lk_int128) 12345678901234567LL * 1000000000LL + 123456789;
+	lk_column_append_i128(&b->cols[4], -big);
+	lk_column_append_bytes(&b->cols[5], "\x00\x01", 2);
+	/* row 1 */
+	lk_column_append_f64(&b->cols[0], -2.5);
+	lk_column_append_f64(&b->cols[1], 1.0);
+	lk_column_append_bytes(&b->cols[2], "\xc3\xa9t\xc3\xa9", 5);   /* "été" */
+	lk_column_append_i64(&b->cols[3], 1500);               /* 00:00:00.0015 */
+	lk_column_append_i128(&b->cols[4], big);
+	lk_column_append_null(&b->cols[5]);
+	cr_assert(lk_batch_seal(b));
+	dl_commit *c = dl_commit_begin(&st, s, "WRITE");
+	lk_error err;
+	cr_assert(dl_write_batch(c, b, NULL, &err), "%s", errs(&err));
+	cr_assert(dl_commit_run(c, NULL, &err), "%s", errs(&err));
+	dl_commit_free(c);
+	dl_snapshot_free(s);
+	lk_batch_free(b);
+
+	s = snap(&st, -1);
+	cr_assert_eq(s->nfiles, 1);
+	/* float 0.1f as the exact double it is; the NaN double column has no
+	 * bounds; the long string's min is its 32-byte prefix (a lower bound)
+	 * and its max ("été" > "zzz…") is exact; ntz -1 us → min rounded down to
+	 * .999, 1500 us → max rounded up to .002; decimals exact; binary only
+	 * counts nulls */
+	cr_assert_str_eq(s->files[0].add.stats,
+		"{\"numRecords\":2,"
+		"\"minValues\":{\"f\":-2.5,\"str\":\"zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz\","
+		"\"ntz\":\"1969-12-31T23:59:59.999\",\"big\":-12345678901234567123.456789},"
+		"\"maxValues\":{\"f\":0.10000000149011612,\"str\":\"\xc3\xa9t\xc3\xa9\","
+		"\"ntz\":\"1970-01-01T00:00:00.002\",\"big\":12345678901234567123.456789},"
+		"\"nullCount\":{\"f\":0,\"d\":0,\"str\":0,\"ntz\":0,\"big\":0,\"bin\":1}}");
+	dl_snapshot_free(s);
+	st_store_close(&st);
+}
+
+Test(dwrite, stats_string_max_truncated_is_upper_bound)
+{
+	lk_arena *a = &tarena;
+	lk_type *t = lk_type_struct(a, 1);
+	t->children[0] = fld("str", lk_type_new(a, LK_T_STRING), true);
+	st_store st;
+	open_table(&st, "t");
+	create(&st, t, NULL);
+	dl_snapshot *s = snap(&st, -1);
+	lk_batch *b = lk_batch_new(s->schema.type);
+	const char *v1 = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";   /* 44 × a */
+	const char *v2 = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaabbbbbbbbbbbb";   /* 32 × a + b… */
+	lk_column_append_bytes(&b->cols[0], v1, (int64_t) strlen(v1));
+	lk_column_append_bytes(&b->cols[0], v2, (int64_t) strlen(v2));
+	cr_assert(lk_batch_seal(b));
+	dl_commit *c = dl_commit_begin(&st, s, "WRITE");
+	lk_error err;
+	cr_assert(dl_write_batch(c, b, NULL, &err), "%s", errs(&err));
+	cr_assert(dl_commit_run(c, NULL, &err), "%s", errs(&err));
+	dl_commit_free(c);
+	dl_snapshot_free(s);
+	lk_batch_free(b);
+	s = snap(&st, -1);
+	const char *stats = s->files[0].add.stats;
+	/* min: the 32-byte prefix of v1; max: a 32-byte bound above v2 */
+	cr_assert(strstr(stats, "\"minValues\":{\"str\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}"), "%s", stats);
+	const char *mx = strstr(stats, "\"maxValues\":{\"str\":\"");
+	cr_assert_not_null(mx, "%s", stats);
+	mx += strlen("\"maxValues\":{\"str\":\"");
+	const char *end = strchr(mx, '"');
+	cr_assert(strncmp(mx, v2, (size_t) (end - mx)) > 0 || (size_t) (end - mx) > strlen(v2),
+			  "max %.*s is not above %s", (int) (end - mx), mx, v2);
+	cr_assert_leq(end - mx, 32);
+	dl_snapshot_free(s);
+	st_store_close(&st);
+}
