@@ -790,3 +790,105 @@ Test(synth, multi_part_checkpoint)
 	lk_arena_free(&a);
 	st_store_close(&st);
 }
+
+/* v2 checkpoint in Parquet: UUID-named file with checkpointMetadata,
+ * sidecar, protocol and metaData rows; the file actions in _sidecars/. */
+Test(synth, v2_parquet_checkpoint_with_sidecars)
+{
+	st_store st = tmp_store();
+	lk_error err;
+	lk_arena a;
+	lk_arena_init(&a, 0);
+	commit(&st, 0, PROTO META("") ADD("j0"), 0);
+	commit(&st, 1, ADD("j1"), 0);
+	commit(&st, 2, ADD("j2"), 0);
+
+	/* sidecars: add rows only (protocol / metaData columns null) */
+	const lk_type *side = cp_schema(&a);
+	char dir[400];
+	snprintf(dir, sizeof(dir), "%s/_delta_log/_sidecars", tmpdir);
+	cr_assert_eq(mkdir(dir, 0755), 0);
+	const char *s1[] = {"sc-a", NULL};
+	const char *s2[] = {"sc-b", NULL};
+	write_part(side, "_sidecars/one.parquet", -1, s1);
+	write_part(side, "_sidecars/two%20x.parquet", -1, s2);
+
+	/* main file */
+	lk_type *str = lk_type_new(&a, LK_T_STRING), *lng = lk_type_new(&a, LK_T_LONG);
+	lk_type *cm = lk_type_struct(&a, 1);
+	cm->children[0] = (lk_field){"version", lng, true, -1};
+	lk_type *sc = lk_type_struct(&a, 3);
+	sc->children[0] = (lk_field){"path", str, true, -1};
+	sc->children[1] = (lk_field){"sizeInBytes", lng, true, -1};
+	sc->children[2] = (lk_field){"modificationTime", lng, true, -1};
+	lk_type *main_t = lk_type_struct(&a, 5);
+	main_t->children[0] = (lk_field){"checkpointMetadata", cm, true, -1};
+	main_t->children[1] = (lk_field){"sidecar", sc, true, -1};
+	main_t->children[2] = side->children[0];    /* protocol */
+	main_t->children[3] = side->children[1];    /* metaData */
+	main_t->children[4] = side->children[2];    /* add (unused) */
+	lk_batch *b = lk_batch_new(main_t);
+	/* row 0: checkpointMetadata; rows 1-2: sidecars; rows 3-4: protocol,
+	 * metaData (filled through cp_row on a view of columns 2..4) */
+	const char *paths[] = {"one.parquet", "two%2520x.parquet"};
+	for (int r = 0; r < 5; r++) {
+		for (int k = 0; k < 2; k++) {
+			lk_column *c = &b->cols[k];
+			if (k == 0 && r == 0) {
+				lk_column_append_i64(&c->children[0], 2);
+				lk_column_append_struct(c);
+			} else if (k == 1 && (r == 1 || r == 2)) {
+				append_str(&c->children[0], paths[r - 1]);
+				lk_column_append_i64(&c->children[1], 1);
+				lk_column_append_i64(&c->children[2], 1);
+				lk_column_append_struct(c);
+			} else {
+				lk_column_append_null(c);
+			}
+		}
+		lk_batch view = {side, 0, 3, b->cols + 2};
+		cp_row(&view, r == 3 ? 0 : r == 4 ? 1 : 3, NULL);
+	}
+	cr_assert(lk_batch_seal(b));
+	char fp[512];
+	snprintf(fp, sizeof(fp), "%s/_delta_log/00000000000000000002.checkpoint."
+			 "80a083e8-7026-4e79-81be-64bd76c43a11.parquet", tmpdir);
+	pq_output out;
+	cr_assert(pq_output_open_file(&out, fp, &err));
+	pq_writer_options o;
+	pq_writer_options_init(&o);
+	pq_writer *w = pq_writer_open(&out, main_t, &o, &err);
+	cr_assert_not_null(w, "%s", err.msg);
+	cr_assert(pq_writer_write(w, b, &err), "%s", err.msg);
+	cr_assert(pq_writer_close(w, false, NULL, &err), "%s", err.msg);
+	pq_writer_free(w);
+	lk_batch_free(b);
+	put(&st, "_last_checkpoint", "{\"version\":2,\"size\":5}");
+
+	dl_snapshot *s = must_open(&st, -1);
+	cr_assert_eq(s->version, 2);
+	cr_assert_eq(s->checkpoint_version, 2);
+	cr_assert_eq(s->nfiles, 2);
+	cr_assert_str_eq(s->files[0].path, "sc-a");
+	cr_assert_str_eq(s->files[1].path, "sc-b");
+	dl_snapshot_free(s);
+
+	/* a missing sidecar is an error naming it */
+	cr_assert(st_remove(&st, "_delta_log/_sidecars/two%20x.parquet", &err));
+	dl_snapshot_options so;
+	dl_snapshot_options_init(&so);
+	cr_assert_not(dl_snapshot_open(&st, &so, &s, &err));
+	cr_assert_eq(err.code, LK_ERR_NOT_FOUND);
+	cr_assert(strstr(err.msg, "_sidecars/two%20x.parquet") != NULL, "%s", err.msg);
+
+	/* the listing sees every kind of file */
+	dl_log_file *f;
+	size_t n;
+	cr_assert(dl_log_list(&st, &a, &f, &n, &err));
+	cr_assert_eq(n, 4);     /* 3 commits + the v2 checkpoint; not _last_checkpoint */
+	cr_assert_eq(f[2].kind, DL_LOG_CHECKPOINT_V2);
+	cr_assert_eq(f[3].kind, DL_LOG_COMMIT);
+	cr_assert_eq(f[3].version, 2);
+	lk_arena_free(&a);
+	st_store_close(&st);
+}
