@@ -590,3 +590,381 @@ Test(dwrite, stats_string_max_truncated_is_upper_bound)
 	dl_snapshot_free(s);
 	st_store_close(&st);
 }
+
+/* ---- partitions ------------------------------------------------------------------ */
+
+static lk_type *
+part_schema(void)
+{
+	lk_arena *a = &tarena;
+	lk_type *t = lk_type_struct(a, 4);
+	t->children[0] = fld("id", lk_type_new(a, LK_T_LONG), false);
+	t->children[1] = fld("p", lk_type_new(a, LK_T_STRING), true);
+	t->children[2] = fld("d", lk_type_new(a, LK_T_DATE), true);
+	t->children[3] = fld("v", lk_type_new(a, LK_T_DOUBLE), true);
+	return t;
+}
+
+static const char *const part_p[] = {"a/b", NULL, "x=y", "plain", "", "sp ace:%"};
+
+/* id, p = part_p[id % 6], d = 19000 + id % 2 (null when id % 5 == 4), v = id */
+static lk_batch *
+part_rows(const lk_type *schema, int64_t from, int64_t n)
+{
+	lk_batch *b = lk_batch_new(schema);
+	for (int64_t id = from; id < from + n; id++) {
+		lk_column_append_i64(&b->cols[0], id);
+		const char *p = part_p[id % 6];
+		if (p)
+			lk_column_append_bytes(&b->cols[1], p, (int64_t) strlen(p));
+		else
+			lk_column_append_null(&b->cols[1]);
+		if (id % 5 == 4)
+			lk_column_append_null(&b->cols[2]);
+		else
+			lk_column_append_i32(&b->cols[2], (int32_t) (19000 + id % 2));
+		lk_column_append_f64(&b->cols[3], (double) id);
+	}
+	cr_assert(lk_batch_seal(b));
+	return b;
+}
+
+static const dl_file *
+find_file_prefix(const dl_snapshot *s, const char *prefix)
+{
+	for (size_t i = 0; i < s->nfiles; i++)
+		if (strncmp(s->files[i].add.path, prefix, strlen(prefix)) == 0)
+			return &s->files[i];
+	return NULL;
+}
+
+Test(dwrite, partitioned_paths_values_and_rows)
+{
+	st_store st;
+	open_table(&st, "t");
+	dl_table_options o;
+	dl_table_options_init(&o);
+	const char *pc[] = {"p", "d"};
+	o.partition_columns = pc;
+	o.npartition_columns = 2;
+	create(&st, part_schema(), &o);
+	dl_snapshot *s = snap(&st, -1);
+	dl_commit *c = dl_commit_begin(&st, s, "WRITE");
+	lk_batch *b = part_rows(s->schema.type, 0, 60);
+	lk_error err;
+	cr_assert(dl_write_batch(c, b, NULL, &err), "%s", errs(&err));
+	cr_assert(dl_commit_run(c, NULL, &err), "%s", errs(&err));
+	dl_commit_free(c);
+	dl_snapshot_free(s);
+	lk_batch_free(b);
+
+	s = snap(&st, -1);
+	/* p: 5 distinct ("" merges with null); p fixes the parity of id, so d
+	 * is one date or null, except for the merged null p: 2+3+2+2+2 */
+	cr_assert_eq(s->nfiles, 11, "%zu files", s->nfiles);
+	const dl_file *f = find_file_prefix(s, "p=a%252Fb/d=2022-01-08/part-");
+	cr_assert_not_null(f);
+	cr_assert_str_eq(f->path + strlen("p=a%2Fb/d=2022-01-08/"), f->add.path + strlen("p=a%252Fb/d=2022-01-08/"));
+	cr_assert_eq(f->add.partition_values.n, 2);
+	cr_assert_str_eq(f->add.partition_values.items[0].key, "p");
+	cr_assert_str_eq(f->add.partition_values.items[0].value, "a/b");
+	cr_assert_str_eq(f->add.partition_values.items[1].key, "d");
+	cr_assert_str_eq(f->add.partition_values.items[1].value, "2022-01-08");
+	/* ids with p = "a/b" (id % 6 == 0), d not null (24 and 54 have d null) */
+	cr_assert(strstr(f->add.stats, "\"numRecords\":8,\"minValues\":{\"id\":0,\"v\":0.0},"
+								   "\"maxValues\":{\"id\":48,\"v\":48.0}"), "%s", f->add.stats);
+	f = find_file_prefix(s, "p=__HIVE_DEFAULT_PARTITION__/d=__HIVE_DEFAULT_PARTITION__/part-");
+	cr_assert_not_null(f);
+	cr_assert_null(f->add.partition_values.items[0].value);
+	cr_assert_null(f->add.partition_values.items[1].value);
+	f = find_file_prefix(s, "p=sp%20ace%253A%2525/d=2022-01-09/part-");
+	cr_assert_not_null(f, "escaped directory of \"sp ace:%%\"");
+	cr_assert_str_eq(f->add.partition_values.items[0].value, "sp ace:%");
+	cr_assert(strncmp(f->path, "p=sp ace%3A%25/d=2022-01-09/", 28) == 0, "%s", f->path);
+	f = find_file_prefix(s, "p=x%253Dy/");
+	cr_assert_not_null(f);
+
+	/* data files hold only the data columns */
+	st_file sf;
+	cr_assert(st_open_read(&st, f->path, &sf, &err), "%s", errs(&err));
+	pq_input in = {sf.ctx, sf.size, sf.name, sf.read_at, sf.close};
+	pq_reader *r = pq_reader_open(&in, &err);
+	cr_assert_not_null(r, "%s", errs(&err));
+	const lk_type *fs = pq_reader_schema(r);
+	cr_assert_eq(fs->nchildren, 2);
+	cr_assert_str_eq(fs->children[0].name, "id");
+	cr_assert_str_eq(fs->children[1].name, "v");
+	pq_reader_free(r);
+
+	/* rows read back with their partition values ("" reads back as null) */
+	dl_scan *sc;
+	cr_assert(dl_scan_open(s, &sc, &err), "%s", errs(&err));
+	int64_t seen = 0, sum = 0;
+	for (;;) {
+		lk_batch *rb;
+		cr_assert(dl_scan_next(sc, &rb, &err), "%s", errs(&err));
+		if (!rb)
+			break;
+		for (int64_t i = 0; i < rb->nrows; i++) {
+			int64_t id = LK_COL_VALUES(&rb->cols[0], int64_t)[i];
+			const char *p = part_p[id % 6];
+			if (p && !*p)
+				p = NULL;
+			if (p) {
+				int64_t n;
+				const uint8_t *bytes = lk_column_bytes(&rb->cols[1], i, &n);
+				cr_assert_not(lk_column_is_null(&rb->cols[1], i));
+				cr_assert_eq((size_t) n, strlen(p));
+				cr_assert(memcmp(bytes, p, (size_t) n) == 0);
+			} else {
+				cr_assert(lk_column_is_null(&rb->cols[1], i), "id %" PRId64, id);
+			}
+			if (id % 5 == 4)
+				cr_assert(lk_column_is_null(&rb->cols[2], i));
+			else
+				cr_assert_eq(LK_COL_VALUES(&rb->cols[2], int32_t)[i], 19000 + id % 2);
+			cr_assert_eq(LK_COL_VALUES(&rb->cols[3], double)[i], (double) id);
+			seen++;
+			sum += id;
+		}
+	}
+	cr_assert_eq(seen, 60);
+	cr_assert_eq(sum, 59 * 60 / 2);
+	dl_scan_free(sc);
+	dl_snapshot_free(s);
+	st_store_close(&st);
+}
+
+/* ---- txn and concurrency --------------------------------------------------------- */
+
+Test(dwrite, txn_marker_and_same_app_conflict)
+{
+	st_store st;
+	open_table(&st, "t");
+	create(&st, simple_schema(), NULL);
+	dl_snapshot *s = snap(&st, -1);
+	lk_error err;
+	dl_commit *c1 = dl_commit_begin(&st, s, "WRITE");
+	dl_commit *c2 = dl_commit_begin(&st, s, "WRITE");
+	dl_commit_set_clock(c1, 1700000000000);
+	cr_assert(dl_commit_set_txn(c1, "lakesync/p/public.t", 42, &err));
+	cr_assert_not(dl_commit_set_txn(c1, "lakesync/p/public.t", 43, &err));
+	cr_assert_eq(err.code, LK_ERR_INVALID);
+	cr_assert(dl_commit_set_txn(c2, "lakesync/p/public.t", 43, &err));
+	lk_batch *b = simple_rows(s->schema.type, 0, 3, -1);
+	cr_assert(dl_write_batch(c1, b, NULL, &err), "%s", errs(&err));
+	cr_assert(dl_write_batch(c2, b, NULL, &err), "%s", errs(&err));
+	cr_assert(dl_commit_run(c1, NULL, &err), "%s", errs(&err));
+	cr_assert_not(dl_commit_run(c2, NULL, &err));
+	cr_assert_eq(err.code, LK_ERR_CONFLICT);
+	cr_assert_str_eq(err.msg, "concurrent commit conflict: version 1 committed txn "
+							  "\"lakesync/p/public.t\" too (this WRITE transaction read version 0)");
+	cr_assert_str_eq(err.where, "file \"_delta_log/00000000000000000001.json\"");
+	char *log = commit_text(&st, 1);
+	char *l1 = line_of(log, 1);
+	cr_assert_str_eq(l1, "{\"txn\":{\"appId\":\"lakesync/p/public.t\",\"version\":42,"
+						 "\"lastUpdated\":1700000000000}}");
+	cr_assert_null(commit_text(&st, 2));
+	dl_snapshot_free(s);
+	s = snap(&st, -1);
+	cr_assert_eq(dl_snapshot_txn_version(s, "lakesync/p/public.t"), 42);
+	cr_assert_eq(dl_snapshot_txn_version(s, "other"), -1);
+	expect_ids(&st, -1, 0, 3, NULL, 0);
+	free(l1);
+	free(log);
+	lk_batch_free(b);
+	dl_commit_free(c1);
+	dl_commit_free(c2);
+	dl_snapshot_free(s);
+	st_store_close(&st);
+}
+
+Test(dwrite, blind_appends_rebase_and_retry)
+{
+	st_store st;
+	open_table(&st, "t");
+	create(&st, simple_schema(), NULL);
+	dl_snapshot *s = snap(&st, -1);
+	lk_error err;
+	dl_commit *c[3];
+	for (int i = 0; i < 3; i++) {
+		c[i] = dl_commit_begin(&st, s, "WRITE");
+		lk_batch *b = simple_rows(s->schema.type, i * 10, 10, -1);
+		cr_assert(dl_write_batch(c[i], b, NULL, &err), "%s", errs(&err));
+		lk_batch_free(b);
+	}
+	for (int i = 0; i < 3; i++) {
+		cr_assert(dl_commit_run(c[i], NULL, &err), "%s", errs(&err));
+		cr_assert_eq(dl_commit_version(c[i]), i + 1);
+		/* a lost race reads every winner before the next attempt */
+		cr_assert_eq(dl_commit_attempts(c[i]), i ? 2 : 1);
+		cr_assert_eq(dl_commit_read_version(c[i]), i);
+	}
+	char *log = commit_text(&st, 3);
+	cr_assert(strstr(log, "\"readVersion\":2,"), "%s", log);
+	free(log);
+	expect_ids(&st, -1, 0, 30, NULL, 0);
+	/* a chained commit needs no re-read */
+	dl_commit *n = dl_commit_next(c[2], "WRITE");
+	cr_assert_eq(dl_commit_read_version(n), 3);
+	lk_batch *b = simple_rows(s->schema.type, 30, 5, -1);
+	cr_assert(dl_write_batch(n, b, NULL, &err), "%s", errs(&err));
+	cr_assert(dl_commit_run(n, NULL, &err), "%s", errs(&err));
+	cr_assert_eq(dl_commit_version(n), 4);
+	cr_assert_eq(dl_commit_attempts(n), 1);
+	expect_ids(&st, -1, 0, 35, NULL, 0);
+	/* attempts exhausted */
+	dl_commit *late = dl_commit_begin(&st, s, "WRITE");
+	cr_assert(dl_write_batch(late, b, NULL, &err), "%s", errs(&err));
+	dl_commit_options co;
+	dl_commit_options_init(&co);
+	co.max_attempts = 1;
+	cr_assert_not(dl_commit_run(late, &co, &err));
+	cr_assert_eq(err.code, LK_ERR_CONFLICT);
+	cr_assert_str_eq(err.msg, "gave up after 1 attempts: versions 1..4 were committed "
+							  "concurrently (no logical conflict)");
+	cr_assert_not(dl_commit_run(late, &co, &err));
+	cr_assert_eq(err.code, LK_ERR_INVALID);
+	lk_batch_free(b);
+	dl_commit_free(late);
+	dl_commit_free(n);
+	for (int i = 0; i < 3; i++)
+		dl_commit_free(c[i]);
+	dl_snapshot_free(s);
+	st_store_close(&st);
+}
+
+Test(dwrite, concurrent_remove_and_metadata_conflicts)
+{
+	st_store st;
+	open_table(&st, "t");
+	create(&st, simple_schema(), NULL);
+	append(&st, 0, 10);
+	append(&st, 10, 10);
+	dl_snapshot *s = snap(&st, -1);
+	cr_assert_eq(s->nfiles, 2);
+	lk_error err;
+	/* two transactions remove the same file: the second conflicts */
+	dl_commit *c1 = dl_commit_begin(&st, s, "DELETE");
+	dl_commit *c2 = dl_commit_begin(&st, s, "DELETE");
+	cr_assert(dl_remove_file(c1, &s->files[0].add, true, &err));
+	cr_assert(dl_remove_file(c2, &s->files[0].add, true, &err));
+	cr_assert(dl_commit_run(c1, NULL, &err), "%s", errs(&err));
+	cr_assert_not(dl_commit_run(c2, NULL, &err));
+	cr_assert_eq(err.code, LK_ERR_CONFLICT);
+	char want[600];
+	snprintf(want, sizeof(want), "concurrent commit conflict: version 3 removed \"%s\", which "
+			 "this transaction removes or updates too (this DELETE transaction read version 2)",
+			 s->files[0].add.path);
+	cr_assert_str_eq(err.msg, want);
+	dl_commit_free(c1);
+	dl_commit_free(c2);
+	/* removing the other file concurrently is fine */
+	dl_commit *c3 = dl_commit_begin(&st, s, "DELETE");
+	cr_assert(dl_remove_file(c3, &s->files[1].add, true, &err));
+	cr_assert(dl_commit_run(c3, NULL, &err), "%s", errs(&err));
+	cr_assert_eq(dl_commit_version(c3), 4);
+	dl_commit_free(c3);
+	size_t n;
+	int64_t *ids = scan_ids(&st, -1, &n);
+	cr_assert_eq(n, 0);
+	free(ids);
+
+	/* a concurrent metaData change fails a blind append */
+	dl_snapshot_free(s);
+	s = snap(&st, -1);
+	dl_commit *meta = dl_commit_begin(&st, s, "SET TBLPROPERTIES");
+	dl_commit *ap = dl_commit_begin(&st, s, "WRITE");
+	dl_action ma;
+	memset(&ma, 0, sizeof(ma));
+	ma.type = DL_ACT_METADATA;
+	ma.u.metadata = s->metadata;
+	dl_kv kv[] = {{"delta.checkpointInterval", "3"}};
+	ma.u.metadata.configuration.items = kv;
+	ma.u.metadata.configuration.n = 1;
+	cr_assert(dl_commit_add_action(meta, &ma, &err), "%s", errs(&err));
+	cr_assert_not(dl_commit_add_action(meta, &ma, &err));
+	cr_assert_str_eq(dl_commit_config(meta, "delta.checkpointInterval"), "3");
+	cr_assert(dl_commit_run(meta, NULL, &err), "%s", errs(&err));
+	lk_batch *b = simple_rows(s->schema.type, 0, 2, -1);
+	cr_assert(dl_write_batch(ap, b, NULL, &err), "%s", errs(&err));
+	cr_assert_not(dl_commit_run(ap, NULL, &err));
+	cr_assert_eq(err.code, LK_ERR_CONFLICT);
+	cr_assert(strstr(err.msg, "version 5 changed the table metadata"), "%s", err.msg);
+	lk_batch_free(b);
+	dl_commit_free(meta);
+	dl_commit_free(ap);
+	dl_snapshot_free(s);
+	st_store_close(&st);
+}
+
+Test(dwrite, unsupported_writer_feature_refused)
+{
+	st_store st;
+	open_table(&st, "t");
+	lk_error err;
+	const char *v0 =
+		"{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":7,\"writerFeatures\":[\"rowTracking\"]}}\n"
+		"{\"metaData\":{\"id\":\"x\",\"format\":{\"provider\":\"parquet\",\"options\":{}},"
+		"\"schemaString\":\"{\\\"type\\\":\\\"struct\\\",\\\"fields\\\":[{\\\"name\\\":\\\"id\\\","
+		"\\\"type\\\":\\\"long\\\",\\\"nullable\\\":true,\\\"metadata\\\":{}}]}\","
+		"\"partitionColumns\":[],\"configuration\":{}}}\n";
+	cr_assert(st_put_if_absent(&st, "_delta_log/00000000000000000000.json", v0, strlen(v0), &err));
+	dl_snapshot *s = snap(&st, -1);
+	dl_commit *c = dl_commit_begin(&st, s, "WRITE");
+	cr_assert_not(dl_commit_run(c, NULL, &err));
+	cr_assert_eq(err.code, LK_ERR_UNSUPPORTED);
+	cr_assert_str_eq(err.msg, "writer table feature \"rowTracking\" is not supported");
+	cr_assert_null(commit_text(&st, 1));
+	dl_commit_free(c);
+	dl_snapshot_free(s);
+	st_store_close(&st);
+}
+
+Test(dwrite, append_only_refuses_deletes)
+{
+	st_store st;
+	open_table(&st, "t");
+	dl_table_options o;
+	dl_table_options_init(&o);
+	o.append_only = true;
+	create(&st, simple_schema(), &o);
+	append(&st, 0, 5);
+	dl_snapshot *s = snap(&st, -1);
+	lk_error err;
+	dl_commit *c = dl_commit_begin(&st, s, "DELETE");
+	uint64_t row = 1;
+	cr_assert_not(dl_delete_rows(c, &s->files[0].add, &row, 1, &err));
+	cr_assert_eq(err.code, LK_ERR_INVALID);
+	cr_assert(dl_remove_file(c, &s->files[0].add, true, &err));
+	cr_assert_not(dl_commit_run(c, NULL, &err));
+	cr_assert_eq(err.code, LK_ERR_INVALID);
+	cr_assert(strstr(err.msg, "append-only"), "%s", err.msg);
+	cr_assert_null(commit_text(&st, 2));
+	dl_commit_free(c);
+	dl_snapshot_free(s);
+	st_store_close(&st);
+}
+
+Test(dwrite, in_commit_timestamps_increase)
+{
+	st_store st;
+	open_table(&st, "t");
+	dl_table_options o;
+	dl_table_options_init(&o);
+	o.in_commit_timestamps = true;
+	o.clock_ms = 2000000000000;     /* in the future: later commits must still increase */
+	create(&st, simple_schema(), &o);
+	char *log = commit_text(&st, 0);
+	cr_assert(strncmp(log, "{\"commitInfo\":{\"inCommitTimestamp\":2000000000000,\"timestamp\":"
+						   "2000000000000,", 75) == 0, "%s", log);
+	free(log);
+	cr_assert_eq(append(&st, 0, 1), 1);
+	log = commit_text(&st, 1);
+	cr_assert(strncmp(log, "{\"commitInfo\":{\"inCommitTimestamp\":2000000000001,", 49) == 0, "%s", log);
+	free(log);
+	dl_snapshot *s = snap(&st, -1);
+	cr_assert_eq(s->timestamp_ms, 2000000000001);
+	dl_snapshot_free(s);
+	st_store_close(&st);
+}
