@@ -1220,6 +1220,8 @@ read_leaf(pq_reader *r, const pq_row_group *g, int li, lk_column *col, bool reta
 		return rd_error(r, err, LK_ERR_CORRUPT, "column chunk with negative num_values");
 	if (g->num_rows == 0) {
 		lk_column_reserve(col, 1);
+		if (lk_type_is_varlen(col->type))
+			lk_column_reserve_data(col, 1);
 		return true;
 	}
 	if (start < 4 || clen < 0 || (uint64_t) start > fsize ||
@@ -1289,6 +1291,8 @@ read_leaf(pq_reader *r, const pq_row_group *g, int li, lk_column *col, bool reta
 	r->page_off = (uint64_t) start;
 	if (!col->offsets && !col->values)
 		lk_column_reserve(col, 1);     /* offsets[0] even when empty */
+	if (lk_type_is_varlen(col->type) && !col->data)
+		lk_column_reserve_data(col, 1); /* data != NULL even when empty */
 	if (ls->rows != g->num_rows)
 		return rd_error(r, err, LK_ERR_CORRUPT,
 						"column chunk holds %lld rows, the row group %lld",
@@ -1407,6 +1411,8 @@ fill_nulls(lk_column *c, int64_t n)
 		for (int64_t i = 1; i <= n; i++)
 			c->offsets[L + i] = v;
 	}
+	if (lk_type_is_varlen(c->type) && !c->data)
+		lk_column_reserve_data(c, 1);
 	for (int64_t i = L; i < L + n; i++)
 		set_null_bit(c, i);
 	if (c->type->id == LK_T_STRUCT)
