@@ -746,7 +746,9 @@ dbp_decode(const uint8_t *p, size_t n, int64_t count, void *outv,
 {
 	const uint8_t *q = p, *end = p + n;
 	uint64_t block_size, mini_count, total, zz;
-	const int max_bw = is32 ? 32 : 64;
+	/* INT32 widths up to 64 too: some writers (DuckDB) take INT32 deltas in
+	 * 64 bits, so a width of 33 occurs; truncation keeps the result exact. */
+	const int max_bw = 64;
 	int32_t *out32 = outv;
 	int64_t *out64 = outv;
 
