@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/arena.h"
 #include "common/batch.h"
@@ -989,5 +990,126 @@ Test(capture, values_are_what_was_written)
 	cr_assert_eq(full_updates, 1);
 	cr_assert_eq(full_deletes, 1);
 	lk_arena_free(&keep);
+	free_capture(v, n);
+}
+
+/* Field order checked against PostgreSQL itself: LSNs, xids, GIDs and times
+ * that must agree across messages of one transaction. */
+Test(capture, transaction_fields_are_consistent)
+{
+	size_t n;
+	cap_msg *v = load_capture(&n);
+	pgo_decoder dec[5];
+	for (int p = 1; p <= 4; p++)
+		pgo_decoder_init(&dec[p], p);
+	int64_t now = pgo_time_from_unix_micros((int64_t) time(NULL) * 1000000);
+	int64_t day = INT64_C(86400000000);
+	pgo_begin begin = {0};
+	bool in_txn = false;
+	uint32_t streamed[16];
+	int nstreamed = 0, commits = 0, stream_commits = 0, sub_aborts = 0, top_aborts = 0;
+	int two_phase = 0;
+	pgo_prepare bp = {0}, prep[2] = {{0}};
+	char gid_bp[64] = "", gids[2][64] = {"", ""};
+	for (size_t i = 0; i < n; i++) {
+		pgo_msg m;
+		lk_error err;
+		cr_assert(pgo_decode(&dec[v[i].proto], v[i].data, v[i].len, &arena, &m, &err));
+		uint64_t lsn;
+		cr_assert(pgo_lsn_parse(v[i].lsn, &lsn));
+		switch (m.type) {
+		case 'B':
+			cr_assert_not(in_txn);
+			begin = m.begin;
+			in_txn = true;
+			/* now, or the time pg_replication_origin_xact_setup() gave
+			 * the origin's transaction: 2024-01-01 00:00:00 UTC */
+			cr_assert((begin.commit_time > now - day && begin.commit_time < now + day) ||
+					  begin.commit_time == INT64_C(757382400000000),
+					  "begin commit time %lld", (long long) begin.commit_time);
+			cr_assert_gt(begin.xid, 0u);
+			break;
+		case 'C':
+			cr_assert(in_txn);
+			in_txn = false;
+			commits++;
+			cr_assert_eq(m.commit.flags, 0);
+			cr_assert_eq(m.commit.commit_lsn, begin.final_lsn, "begin's final lsn is the commit lsn");
+			cr_assert_gt(m.commit.end_lsn, m.commit.commit_lsn);
+			cr_assert_eq(m.commit.commit_time, begin.commit_time);
+			cr_assert_eq(lsn, m.commit.end_lsn, "the row lsn of a commit is its end lsn (%s)", v[i].lsn);
+			break;
+		case 'S':
+			if (m.stream_start.first_segment) {
+				cr_assert_lt(nstreamed, 16);
+				streamed[nstreamed++] = m.stream_start.xid;
+			}
+			break;
+		case 'c':
+		case 'A': {
+			uint32_t xid = m.type == 'c' ? m.stream_commit.xid : m.stream_abort.xid;
+			bool known = false;
+			for (int k = 0; k < nstreamed; k++)
+				known |= streamed[k] == xid;
+			cr_assert(known, "'%c' for xid %u that never started streaming", m.type, xid);
+			if (m.type == 'c') {
+				stream_commits++;
+				cr_assert_gt(m.stream_commit.end_lsn, m.stream_commit.commit_lsn);
+				cr_assert(m.stream_commit.commit_time > now - day &&
+						  m.stream_commit.commit_time < now + day);
+			} else if (m.stream_abort.subxid == xid) {
+				top_aborts++;
+			} else {
+				sub_aborts++;
+				cr_assert_gt(m.stream_abort.subxid, xid, "a subxact xid follows its parent's");
+			}
+			break;
+		}
+		case 'b':
+			bp = m.prepare;
+			snprintf(gid_bp, sizeof(gid_bp), "%s", m.prepare.gid);
+			cr_assert(in_txn == false);
+			break;
+		case 'P': {
+			cr_assert_str_eq(m.prepare.gid, gid_bp);
+			cr_assert_eq(m.prepare.lsn, bp.lsn);
+			cr_assert_eq(m.prepare.end_lsn, bp.end_lsn);
+			cr_assert_eq(m.prepare.xid, bp.xid);
+			cr_assert_eq(m.prepare.time, bp.time);
+			cr_assert_gt(m.prepare.end_lsn, m.prepare.lsn);
+			int k = strcmp(m.prepare.gid, "lk_gid_1") == 0 ? 0 : 1;
+			cr_assert(k == 0 || strcmp(m.prepare.gid, "lk_gid_2") == 0);
+			prep[k] = m.prepare;
+			snprintf(gids[k], sizeof(gids[k]), "%s", m.prepare.gid);
+			two_phase++;
+			break;
+		}
+		case 'K':
+			cr_assert_str_eq(m.prepare.gid, "lk_gid_1");
+			cr_assert_eq(m.prepare.xid, prep[0].xid);
+			/* the COMMIT PREPARED record starts at or after the PREPARE's end */
+			cr_assert_geq(m.prepare.lsn, prep[0].end_lsn);
+			cr_assert_gt(m.prepare.end_lsn, m.prepare.lsn);
+			cr_assert_geq(m.prepare.time, prep[0].time);
+			two_phase++;
+			break;
+		case 'r':
+			cr_assert_str_eq(m.rollback.gid, "lk_gid_2");
+			cr_assert_eq(m.rollback.xid, prep[1].xid);
+			cr_assert_eq(m.rollback.prepare_end_lsn, prep[1].end_lsn);
+			cr_assert_gt(m.rollback.rollback_end_lsn, m.rollback.prepare_end_lsn);
+			cr_assert_eq(m.rollback.prepare_time, prep[1].time);
+			cr_assert_geq(m.rollback.rollback_time, m.rollback.prepare_time);
+			two_phase++;
+			break;
+		}
+		lk_arena_reset(&arena);
+	}
+	cr_assert_not(in_txn);
+	cr_assert_gt(commits, 10);
+	cr_assert_geq(stream_commits, 2, "a streamed commit per slot at least, got %d (aborts %d/%d, streams %d)", stream_commits, top_aborts, sub_aborts, nstreamed);
+	cr_assert_eq(top_aborts, 2, "one aborted streamed transaction per slot");
+	cr_assert_geq(sub_aborts, 2, "the rolled back savepoint, on each slot");
+	cr_assert_eq(two_phase, 4, "P, K, P, r on the two-phase slot");
 	free_capture(v, n);
 }
