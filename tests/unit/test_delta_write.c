@@ -968,3 +968,293 @@ Test(dwrite, in_commit_timestamps_increase)
 	dl_snapshot_free(s);
 	st_store_close(&st);
 }
+
+/* ---- deletes ---------------------------------------------------------------------- */
+
+static void
+delete_rows(st_store *st, const uint64_t *rows, size_t n, lk_error_code expect)
+{
+	dl_snapshot *s = snap(st, -1);
+	cr_assert_eq(s->nfiles, 1);
+	dl_commit *c = dl_commit_begin(st, s, "DELETE");
+	lk_error err;
+	cr_assert(dl_delete_rows(c, &s->files[0].add, rows, n, &err), "%s", errs(&err));
+	bool ok = dl_commit_run(c, NULL, &err);
+	if (expect == LK_OK)
+		cr_assert(ok, "%s", errs(&err));
+	else
+		cr_assert(!ok && err.code == expect, "%s", errs(&err));
+	dl_commit_free(c);
+	dl_snapshot_free(s);
+}
+
+Test(dwrite, deletion_vectors_write_and_merge)
+{
+	st_store st;
+	open_table(&st, "t");
+	dl_table_options o;
+	dl_table_options_init(&o);
+	o.deletion_vectors = true;
+	create(&st, simple_schema(), &o);
+	append(&st, 0, 20);
+	dl_snapshot *s0 = snap(&st, -1);
+	char *path0 = strdup(s0->files[0].add.path);
+	int64_t size0 = s0->files[0].add.size;
+	dl_snapshot_free(s0);
+
+	uint64_t d1[] = {7, 1, 5, 1};
+	delete_rows(&st, d1, 4, LK_OK);
+	int64_t gone1[] = {1, 5, 7};
+	expect_ids(&st, -1, 0, 20, gone1, 3);
+	char *log = commit_text(&st, 2);
+	cr_assert_eq(count_lines(log), 3, "%s", log);
+	char *ci = line_of(log, 0), *rm = line_of(log, 1), *ad = line_of(log, 2);
+	cr_assert(strstr(ci, "\"operation\":\"DELETE\""), "%s", ci);
+	cr_assert(strstr(ci, "\"isBlindAppend\":false"), "%s", ci);
+	cr_assert(strstr(ci, "\"numDeletionVectorsAdded\":\"1\""), "%s", ci);
+	char want[1024];
+	snprintf(want, sizeof(want), "{\"remove\":{\"path\":\"%s\",\"deletionTimestamp\":", path0);
+	cr_assert(strncmp(rm, want, strlen(want)) == 0, "%s", rm);
+	snprintf(want, sizeof(want), ",\"dataChange\":true,\"extendedFileMetadata\":true,"
+			 "\"partitionValues\":{},\"size\":%" PRId64 "}}", size0);
+	cr_assert(strstr(rm, want), "%s", rm);
+	cr_assert_null(strstr(rm, "deletionVector"));
+	cr_assert(strstr(ad, "\"deletionVector\":{\"storageType\":\"u\",\"pathOrInlineDv\":\""), "%s", ad);
+	cr_assert(strstr(ad, "\"offset\":1,\"sizeInBytes\":"), "%s", ad);
+	cr_assert(strstr(ad, "\"cardinality\":3}"), "%s", ad);
+	cr_assert(strstr(ad, "\\\"flag\\\":0},\\\"tightBounds\\\":false}\""), "%s", ad);
+	free(ci);
+	free(rm);
+	free(ad);
+	free(log);
+
+	dl_snapshot *s = snap(&st, -1);
+	cr_assert_eq(s->nfiles, 1);
+	cr_assert_str_eq(s->files[0].add.path, path0);
+	cr_assert(s->files[0].add.has_dv);
+	cr_assert_eq(s->files[0].add.dv.cardinality, 3);
+	char *dvpath;
+	lk_error err;
+	cr_assert(dl_dv_path(&s->files[0].add.dv, &s->arena, &dvpath, &err));
+	cr_assert(strncmp(dvpath, "deletion_vector_", 16) == 0, "%s", dvpath);
+	st_stat sb;
+	cr_assert(st_stat_object(&st, dvpath, &sb, &err), "%s", errs(&err));
+	dl_dv dv1 = s->files[0].add.dv;
+	dv1.path_or_inline = strdup(dv1.path_or_inline);
+
+	/* second delete: union with the existing DV; the remove names the old pair */
+	uint64_t d2[] = {5, 9};
+	dl_snapshot_free(s);
+	delete_rows(&st, d2, 2, LK_OK);
+	int64_t gone2[] = {1, 5, 7, 9};
+	expect_ids(&st, -1, 0, 20, gone2, 4);
+	log = commit_text(&st, 3);
+	rm = line_of(log, 1);
+	snprintf(want, sizeof(want), "\"deletionVector\":{\"storageType\":\"u\",\"pathOrInlineDv\":"
+			 "\"%s\",\"offset\":1,\"sizeInBytes\":%d,\"cardinality\":3}}}", dv1.path_or_inline,
+			 (int) dv1.size_in_bytes);
+	cr_assert(strstr(rm, want), "%s\nwant %s", rm, want);
+	free(rm);
+	free(log);
+	s = snap(&st, -1);
+	cr_assert_eq(s->nfiles, 1);
+	cr_assert_eq(s->files[0].add.dv.cardinality, 4);
+	cr_assert_str_neq(s->files[0].add.dv.path_or_inline, dv1.path_or_inline);
+	/* the stats keep one tightBounds */
+	const char *tb = strstr(s->files[0].add.stats, "tightBounds");
+	cr_assert_not_null(tb);
+	cr_assert_null(strstr(tb + 1, "tightBounds"));
+	dl_snapshot_free(s);
+
+	/* rows already deleted: nothing to commit for that file */
+	uint64_t d3[] = {1};
+	delete_rows(&st, d3, 1, LK_OK);
+	log = commit_text(&st, 4);
+	cr_assert_eq(count_lines(log), 1, "%s", log);
+	free(log);
+
+	/* out of range */
+	uint64_t d4[] = {20};
+	delete_rows(&st, d4, 1, LK_ERR_INVALID);
+
+	/* deleting every remaining row removes the file */
+	uint64_t all[20];
+	for (int i = 0; i < 20; i++)
+		all[i] = (uint64_t) i;
+	delete_rows(&st, all, 20, LK_OK);
+	s = snap(&st, -1);
+	cr_assert_eq(s->nfiles, 0);
+	cr_assert_eq(s->version, 5);
+	dl_snapshot_free(s);
+	free((char *) dv1.path_or_inline);
+	free(path0);
+	st_store_close(&st);
+}
+
+Test(dwrite, delete_without_dvs_rewrites_file)
+{
+	st_store st;
+	open_table(&st, "t");
+	create(&st, simple_schema(), NULL);
+	append(&st, 0, 20);
+	dl_snapshot *s0 = snap(&st, -1);
+	char *path0 = strdup(s0->files[0].add.path);
+	dl_snapshot_free(s0);
+	uint64_t d[] = {0, 2, 19};
+	delete_rows(&st, d, 3, LK_OK);
+	int64_t gone[] = {0, 2, 19};
+	expect_ids(&st, -1, 0, 20, gone, 3);
+	dl_snapshot *s = snap(&st, -1);
+	cr_assert_eq(s->nfiles, 1);
+	cr_assert_str_neq(s->files[0].add.path, path0);
+	cr_assert_not(s->files[0].add.has_dv);
+	cr_assert(strncmp(s->files[0].add.stats, "{\"numRecords\":17,\"minValues\":{\"id\":1,", 36) == 0,
+			  "%s", s->files[0].add.stats);
+	cr_assert_eq(s->ntombstones, 1);
+	cr_assert_str_eq(s->tombstones[0].path, path0);
+	dl_snapshot_free(s);
+	free(path0);
+	st_store_close(&st);
+}
+
+/* ---- change data feed ------------------------------------------------------------------ */
+
+typedef struct cdc_rows {
+	int64_t ids[64];
+	char types[64][24];
+	int n;
+} cdc_rows;
+
+/* Every row of every cdc file of commit v: (id, _change_type). */
+static void
+read_cdc(st_store *st, int64_t v, cdc_rows *out)
+{
+	memset(out, 0, sizeof(*out));
+	char *log = commit_text(st, v);
+	cr_assert_not_null(log);
+	lk_arena a;
+	lk_arena_init(&a, 0);
+	dl_action *acts;
+	size_t n;
+	lk_error err;
+	cr_assert(dl_actions_parse(log, strlen(log), "commit", &a, &acts, &n, &err), "%s", errs(&err));
+	for (size_t i = 0; i < n; i++) {
+		if (acts[i].type != DL_ACT_CDC)
+			continue;
+		cr_assert(strncmp(acts[i].u.cdc.path, "_change_data/cdc-", 17) == 0, "%s", acts[i].u.cdc.path);
+		cr_assert_not(acts[i].u.cdc.data_change);
+		st_file f;
+		cr_assert(st_open_read(st, acts[i].u.cdc.path, &f, &err), "%s", errs(&err));
+		cr_assert_eq((int64_t) f.size, acts[i].u.cdc.size);
+		pq_input in = {f.ctx, f.size, f.name, f.read_at, f.close};
+		pq_reader *r = pq_reader_open(&in, &err);
+		cr_assert_not_null(r);
+		const lk_type *fs = pq_reader_schema(r);
+		cr_assert_str_eq(fs->children[fs->nchildren - 1].name, "_change_type");
+		const char *cols[] = {"id", "_change_type"};
+		cr_assert(pq_reader_project(r, cols, 2, &err));
+		lk_batch *b = lk_batch_new(pq_reader_output_schema(r));
+		for (int rg = 0; rg < pq_reader_num_row_groups(r); rg++) {
+			cr_assert(pq_reader_read_row_group(r, rg, b, &err), "%s", errs(&err));
+			for (int64_t k = 0; k < b->nrows; k++) {
+				out->ids[out->n] = LK_COL_VALUES(&b->cols[0], int64_t)[k];
+				int64_t len;
+				const uint8_t *p = lk_column_bytes(&b->cols[1], k, &len);
+				memcpy(out->types[out->n], p, (size_t) len);
+				out->n++;
+			}
+		}
+		lk_batch_free(b);
+		pq_reader_free(r);
+	}
+	lk_arena_free(&a);
+	free(log);
+}
+
+static const char *
+cdc_type_of(const cdc_rows *r, int64_t id)
+{
+	for (int i = 0; i < r->n; i++)
+		if (r->ids[i] == id)
+			return r->types[i];
+	return NULL;
+}
+
+Test(dwrite, change_data_feed_files)
+{
+	st_store st;
+	open_table(&st, "t");
+	dl_table_options o;
+	dl_table_options_init(&o);
+	o.deletion_vectors = true;
+	o.change_data_feed = true;
+	create(&st, simple_schema(), &o);
+	append(&st, 0, 10);
+	cdc_rows r;
+	read_cdc(&st, 1, &r);
+	cr_assert_eq(r.n, 0, "a plain append needs no cdc file");
+
+	/* delete rows 2, 3 and insert 10..14 in one commit */
+	dl_snapshot *s = snap(&st, -1);
+	dl_commit *c = dl_commit_begin(&st, s, "MERGE");
+	lk_error err;
+	uint64_t d[] = {2, 3};
+	cr_assert(dl_delete_rows(c, &s->files[0].add, d, 2, &err));
+	lk_batch *b = simple_rows(s->schema.type, 10, 5, -1);
+	cr_assert(dl_write_batch(c, b, NULL, &err), "%s", errs(&err));
+	cr_assert(dl_commit_run(c, NULL, &err), "%s", errs(&err));
+	dl_commit_free(c);
+	dl_snapshot_free(s);
+	lk_batch_free(b);
+	read_cdc(&st, 2, &r);
+	cr_assert_eq(r.n, 7);
+	cr_assert_str_eq(cdc_type_of(&r, 2), "delete");
+	cr_assert_str_eq(cdc_type_of(&r, 3), "delete");
+	for (int64_t id = 10; id < 15; id++)
+		cr_assert_str_eq(cdc_type_of(&r, id), "insert");
+	int64_t gone[] = {2, 3};
+	expect_ids(&st, -1, 0, 15, gone, 2);
+
+	/* removing a file with a DV: its live rows are deleted */
+	s = snap(&st, -1);
+	const dl_file *dvf = s->files[0].add.has_dv ? &s->files[0] : &s->files[1];
+	c = dl_commit_begin(&st, s, "DELETE");
+	cr_assert(dl_remove_file(c, &dvf->add, true, &err));
+	cr_assert(dl_commit_run(c, NULL, &err), "%s", errs(&err));
+	dl_commit_free(c);
+	dl_snapshot_free(s);
+	read_cdc(&st, 3, &r);
+	cr_assert_eq(r.n, 8);
+	for (int64_t id = 0; id < 10; id++)
+		cr_assert_eq(cdc_type_of(&r, id) != NULL, id != 2 && id != 3, "id %" PRId64, id);
+	expect_ids(&st, -1, 10, 15, NULL, 0);
+
+	/* caller-written update images */
+	s = snap(&st, -1);
+	c = dl_commit_begin(&st, s, "UPDATE");
+	lk_arena *a = &tarena;
+	lk_type *ct = lk_type_struct(a, s->schema.type->nchildren + 1);
+	for (int i = 0; i < s->schema.type->nchildren; i++)
+		ct->children[i] = s->schema.type->children[i];
+	ct->children[ct->nchildren - 1] = fld("_change_type", lk_type_new(a, LK_T_STRING), true);
+	lk_batch *rows = simple_rows(s->schema.type, 11, 1, -1);
+	lk_batch *cb = lk_batch_new(ct);
+	for (int k = 0; k < 2; k++) {
+		for (int i = 0; i < rows->ncols; i++)
+			lk_column_append_range(&cb->cols[i], &rows->cols[i], 0, 1);
+		const char *t = k ? "update_postimage" : "update_preimage";
+		lk_column_append_bytes(&cb->cols[ct->nchildren - 1], t, (int64_t) strlen(t));
+	}
+	cr_assert(lk_batch_seal(cb));
+	cr_assert(dl_cdc_write(c, cb, &err), "%s", errs(&err));
+	cr_assert(dl_commit_run(c, NULL, &err), "%s", errs(&err));
+	read_cdc(&st, 4, &r);
+	cr_assert_eq(r.n, 2);
+	cr_assert_str_eq(r.types[0], "update_preimage");
+	cr_assert_str_eq(r.types[1], "update_postimage");
+	lk_batch_free(cb);
+	lk_batch_free(rows);
+	dl_commit_free(c);
+	dl_snapshot_free(s);
+	st_store_close(&st);
+}
