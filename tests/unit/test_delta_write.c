@@ -1258,3 +1258,203 @@ Test(dwrite, change_data_feed_files)
 	dl_snapshot_free(s);
 	st_store_close(&st);
 }
+
+/* ---- checkpoints ------------------------------------------------------------------- */
+
+static void
+same_snapshot(const dl_snapshot *a, const dl_snapshot *b)
+{
+	cr_assert_eq(a->version, b->version);
+	cr_assert_eq(a->protocol.min_reader_version, b->protocol.min_reader_version);
+	cr_assert_eq(a->protocol.min_writer_version, b->protocol.min_writer_version);
+	cr_assert_eq(a->protocol.writer_features.n, b->protocol.writer_features.n);
+	for (int i = 0; i < a->protocol.writer_features.n; i++)
+		cr_assert_str_eq(a->protocol.writer_features.items[i], b->protocol.writer_features.items[i]);
+	cr_assert_eq(a->protocol.reader_features.n, b->protocol.reader_features.n);
+	cr_assert_str_eq(a->metadata.id, b->metadata.id);
+	cr_assert_str_eq(a->metadata.schema_string, b->metadata.schema_string);
+	cr_assert_eq(a->metadata.created_time, b->metadata.created_time);
+	cr_assert_eq(a->metadata.configuration.n, b->metadata.configuration.n);
+	for (int i = 0; i < a->metadata.configuration.n; i++) {
+		cr_assert_str_eq(a->metadata.configuration.items[i].key, b->metadata.configuration.items[i].key);
+		cr_assert_str_eq(a->metadata.configuration.items[i].value, b->metadata.configuration.items[i].value);
+	}
+	cr_assert_eq(a->metadata.partition_columns.n, b->metadata.partition_columns.n);
+	cr_assert_eq(a->nfiles, b->nfiles);
+	for (size_t i = 0; i < a->nfiles; i++) {
+		const dl_add *x = &a->files[i].add, *y = &b->files[i].add;
+		cr_assert_str_eq(x->path, y->path);
+		cr_assert_eq(x->size, y->size);
+		cr_assert_eq(x->modification_time, y->modification_time);
+		cr_assert_str_eq(x->stats, y->stats);
+		cr_assert_eq(x->partition_values.n, y->partition_values.n);
+		for (int k = 0; k < x->partition_values.n; k++) {
+			cr_assert_str_eq(x->partition_values.items[k].key, y->partition_values.items[k].key);
+			cr_assert((x->partition_values.items[k].value == NULL) ==
+					  (y->partition_values.items[k].value == NULL));
+			if (x->partition_values.items[k].value)
+				cr_assert_str_eq(x->partition_values.items[k].value, y->partition_values.items[k].value);
+		}
+		cr_assert_eq(x->has_dv, y->has_dv);
+		if (x->has_dv) {
+			cr_assert_eq(x->dv.storage_type, y->dv.storage_type);
+			cr_assert_str_eq(x->dv.path_or_inline, y->dv.path_or_inline);
+			cr_assert_eq(x->dv.offset, y->dv.offset);
+			cr_assert_eq(x->dv.size_in_bytes, y->dv.size_in_bytes);
+			cr_assert_eq(x->dv.cardinality, y->dv.cardinality);
+		}
+	}
+	cr_assert_eq(a->ntombstones, b->ntombstones);
+	for (size_t i = 0; i < a->ntombstones; i++) {
+		cr_assert_str_eq(a->tombstones[i].path, b->tombstones[i].path);
+		cr_assert_eq(a->tombstones[i].deletion_timestamp, b->tombstones[i].deletion_timestamp);
+		cr_assert_eq(a->tombstones[i].has_dv, b->tombstones[i].has_dv);
+		cr_assert_eq(a->tombstones[i].size, b->tombstones[i].size);
+	}
+	cr_assert_eq(a->ntxns, b->ntxns);
+	for (size_t i = 0; i < a->ntxns; i++) {
+		cr_assert_str_eq(a->txns[i].app_id, b->txns[i].app_id);
+		cr_assert_eq(a->txns[i].version, b->txns[i].version);
+		cr_assert_eq(a->txns[i].last_updated, b->txns[i].last_updated);
+	}
+}
+
+typedef struct count_ctx {
+	int n[DL_ACT_SIDECAR + 1];
+} count_ctx;
+
+static bool
+count_cb(void *ctx, const dl_action *a, lk_error *err)
+{
+	((count_ctx *) ctx)->n[a->type]++;
+	return true;
+}
+
+Test(dwrite, checkpoint_write_and_read_back)
+{
+	st_store st;
+	open_table(&st, "t");
+	dl_table_options o;
+	dl_table_options_init(&o);
+	o.deletion_vectors = true;
+	const char *pc[] = {"flag"};
+	o.partition_columns = pc;
+	o.npartition_columns = 1;
+	create(&st, simple_schema(), &o);
+	/* files in two partitions, txns, a DV, a remove */
+	for (int i = 0; i < 3; i++) {
+		dl_snapshot *s = snap(&st, -1);
+		dl_commit *c = dl_commit_begin(&st, s, "WRITE");
+		lk_batch *b = simple_rows(s->schema.type, i * 4, 4, -1);
+		lk_error err;
+		cr_assert(dl_commit_set_txn(c, i == 2 ? "app-b" : "app-a", 100 + i, &err));
+		cr_assert(dl_write_batch(c, b, NULL, &err), "%s", errs(&err));
+		cr_assert(dl_commit_run(c, NULL, &err), "%s", errs(&err));
+		lk_batch_free(b);
+		dl_commit_free(c);
+		dl_snapshot_free(s);
+	}
+	dl_snapshot *s = snap(&st, -1);
+	cr_assert_eq(s->nfiles, 6);
+	cr_assert(strncmp(s->files[0].add.path, "flag=false/", 11) == 0);
+	cr_assert(strncmp(s->files[5].add.path, "flag=true/", 10) == 0);
+	lk_error err;
+	dl_commit *c = dl_commit_begin(&st, s, "DELETE");
+	uint64_t row = 0;
+	cr_assert(dl_delete_rows(c, &s->files[0].add, &row, 1, &err));
+	cr_assert(dl_remove_file(c, &s->files[5].add, true, &err));
+	cr_assert(dl_commit_run(c, NULL, &err), "%s", errs(&err));
+	cr_assert_eq(dl_commit_version(c), 4);
+	dl_commit_free(c);
+	dl_snapshot_free(s);
+
+	dl_checkpoint_result r;
+	cr_assert(dl_checkpoint_write(&st, -1, &r, &err), "%s", errs(&err));
+	cr_assert_eq(r.version, 4);
+	cr_assert_not(r.existed);
+	cr_assert_eq(r.num_add_files, 5);
+	/* protocol, metaData, 2 txns, 5 adds, 2 tombstones (the DV update and the remove) */
+	cr_assert_eq(r.size, 11);
+	st_stat sb;
+	cr_assert(st_stat_object(&st, "_delta_log/00000000000000000004.checkpoint.parquet", &sb, &err));
+	cr_assert_eq((int64_t) sb.size, r.size_in_bytes);
+	char *lc = slurp(&st, "_delta_log/_last_checkpoint");
+	char want[256];
+	snprintf(want, sizeof(want), "{\"version\":4,\"size\":11,\"sizeInBytes\":%" PRId64
+			 ",\"numOfAddFiles\":5}\n", r.size_in_bytes);
+	cr_assert_str_eq(lc, want);
+	free(lc);
+
+	/* the read side's checkpoint reader sees every action */
+	count_ctx cc = {{0}};
+	lk_arena a;
+	lk_arena_init(&a, 0);
+	cr_assert(dl_checkpoint_read_parquet(&st, "_delta_log/00000000000000000004.checkpoint.parquet",
+										 &a, count_cb, &cc, &err), "%s", errs(&err));
+	cr_assert_eq(cc.n[DL_ACT_PROTOCOL], 1);
+	cr_assert_eq(cc.n[DL_ACT_METADATA], 1);
+	cr_assert_eq(cc.n[DL_ACT_TXN], 2);
+	cr_assert_eq(cc.n[DL_ACT_ADD], 5);
+	cr_assert_eq(cc.n[DL_ACT_REMOVE], 2);
+	lk_arena_free(&a);
+
+	/* the snapshot from the checkpoint equals the one from the JSON log */
+	dl_snapshot *from_cp = snap(&st, -1);
+	cr_assert_eq(from_cp->checkpoint_version, 4);
+	char p1[600], p2[600];
+	snprintf(p1, sizeof(p1), "%s/t/_delta_log/00000000000000000004.checkpoint.parquet", tmpdir);
+	snprintf(p2, sizeof(p2), "%s/t/_delta_log/hidden.parquet", tmpdir);
+	cr_assert_eq(rename(p1, p2), 0);
+	dl_snapshot *from_json = snap(&st, -1);
+	cr_assert_eq(from_json->checkpoint_version, -1);
+	same_snapshot(from_cp, from_json);
+	cr_assert_eq(rename(p2, p1), 0);
+	dl_snapshot_free(from_cp);
+	dl_snapshot_free(from_json);
+
+	/* writing it again keeps the existing file */
+	cr_assert(dl_checkpoint_write(&st, 4, &r, &err), "%s", errs(&err));
+	cr_assert(r.existed);
+	/* an older checkpoint does not move _last_checkpoint back */
+	cr_assert(dl_checkpoint_write(&st, 2, &r, &err), "%s", errs(&err));
+	cr_assert_eq(r.version, 2);
+	lc = slurp(&st, "_delta_log/_last_checkpoint");
+	cr_assert(strncmp(lc, "{\"version\":4,", 13) == 0, "%s", lc);
+	free(lc);
+	dl_snapshot *v3 = snap(&st, 3);
+	cr_assert_eq(v3->checkpoint_version, 2);
+	cr_assert_eq(v3->nfiles, 6);
+	dl_snapshot_free(v3);
+	size_t n;
+	int64_t *ids = scan_ids(&st, -1, &n);
+	cr_assert_eq(n, 12 - 1 - 2);   /* a 2-row file removed, one row deleted */
+	free(ids);
+	st_store_close(&st);
+}
+
+Test(dwrite, automatic_checkpoints_every_interval)
+{
+	st_store st;
+	open_table(&st, "t");
+	dl_table_options o;
+	dl_table_options_init(&o);
+	o.checkpoint_interval = 3;
+	create(&st, simple_schema(), &o);
+	for (int i = 0; i < 7; i++)
+		append(&st, i * 2, 2);
+	lk_error err;
+	st_stat sb;
+	cr_assert(st_stat_object(&st, "_delta_log/00000000000000000003.checkpoint.parquet", &sb, &err));
+	cr_assert(st_stat_object(&st, "_delta_log/00000000000000000006.checkpoint.parquet", &sb, &err));
+	cr_assert_not(st_stat_object(&st, "_delta_log/00000000000000000007.checkpoint.parquet", &sb, &err));
+	char *lc = slurp(&st, "_delta_log/_last_checkpoint");
+	cr_assert(strncmp(lc, "{\"version\":6,\"size\":8,", 22) == 0, "%s", lc);
+	free(lc);
+	dl_snapshot *s = snap(&st, -1);
+	cr_assert_eq(s->version, 7);
+	cr_assert_eq(s->checkpoint_version, 6);
+	cr_assert_eq(s->nfiles, 7);
+	dl_snapshot_free(s);
+	expect_ids(&st, -1, 0, 14, NULL, 0);
+	st_store_close(&st);
+}
