@@ -553,6 +553,8 @@ dl_dv_load(st_store *st, const dl_dv *dv, dl_bitmap *out, lk_error *err)
 	char *path;
 	if (!dl_dv_path(dv, &a, &path, err))
 		goto done;
+	if (dv->storage_type == 'p')    /* inside the table: relative */
+		path = st_path_canonical(st, path, &a);
 	st_file f;
 	if (!st_open_read(st, path, &f, err))
 		goto done;

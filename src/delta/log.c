@@ -307,7 +307,9 @@ file_key(replay *r, const char *path, bool has_dv, const dl_dv *dv,
 	if (!st_path_decode(path, r->a, &dec, err))
 		return lk_error_add_where(err, "file \"%s\"", r->file);
 	const char *canon = st_path_canonical(r->st, dec, r->a);
-	*decoded = dec;
+	/* a file: URI or absolute path inside the table becomes relative, so
+	 * reading it does not need absolute paths to be allowed */
+	*decoded = canon;
 	*key = has_dv ? lk_arena_sprintf(r->a, "%s\x01%s", canon, dl_dv_unique_id(dv, r->a))
 				  : canon;
 	return true;

@@ -83,8 +83,9 @@ bool dl_protocol_check_read(const dl_protocol *p, lk_error *err);
 /* One logical file of the table. */
 typedef struct dl_file {
 	dl_add add;                 /* the winning add action (path URI-encoded) */
-	const char *path;           /* decoded store path (relative to the root
-								 * or absolute) */
+	const char *path;           /* decoded store path: relative to the root
+								 * (also for absolute URIs inside it), else
+								 * absolute ("/x" or "scheme://...") */
 } dl_file;
 
 typedef struct dl_snapshot {

@@ -11,6 +11,7 @@
 #include "common/arena.h"
 #include "common/batch.h"
 #include "common/buf.h"
+#include "delta/dv.h"
 #include "delta/log.h"
 #include "delta/scan.h"
 #include "parquet/parquet.h"
@@ -496,5 +497,158 @@ Test(scan, partition_value_parsing)
 	lk_column_init(&c, lk_type_new(&a, LK_T_DATE));
 	cr_assert_not(dl_partition_value_append(&c, "2021-13-01", &err));
 	lk_column_destroy(&c);
+	lk_arena_free(&a);
+}
+
+/* ---- a synthetic table: widening, missing column, partitions, inline DV,
+ *      absolute paths -------------------------------------------------- */
+
+static char tmpdir[256];
+
+static void
+make_tmp(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/lk_scan_XXXXXX");
+	cr_assert_not_null(mkdtemp(tmpdir));
+}
+
+static void
+rm_tmp(void)
+{
+	char cmd[400];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	(void) !system(cmd);
+}
+
+/* data file with columns id:int, v:int (rows id = base + i, v = i) */
+static void
+write_data(const char *name, int base, int n)
+{
+	lk_arena a;
+	lk_arena_init(&a, 0);
+	lk_type *t = lk_type_struct(&a, 2);
+	t->children[0] = (lk_field){"id", lk_type_new(&a, LK_T_INT), true, -1};
+	t->children[1] = (lk_field){"V", lk_type_new(&a, LK_T_INT), true, -1};
+	lk_batch *b = lk_batch_new(t);
+	for (int i = 0; i < n; i++) {
+		lk_column_append_i32(&b->cols[0], base + i);
+		lk_column_append_i32(&b->cols[1], i);
+	}
+	cr_assert(lk_batch_seal(b));
+	char fp[512];
+	snprintf(fp, sizeof(fp), "%s/%s", tmpdir, name);
+	lk_error err;
+	pq_output out;
+	cr_assert(pq_output_open_file(&out, fp, &err), "%s", err.msg);
+	pq_writer_options o;
+	pq_writer_options_init(&o);
+	o.row_group_rows = 4;   /* several row groups: DV row numbering spans them */
+	pq_writer *w = pq_writer_open(&out, t, &o, &err);
+	cr_assert(pq_writer_write(w, b, &err));
+	cr_assert(pq_writer_close(w, false, NULL, &err));
+	pq_writer_free(w);
+	lk_batch_free(b);
+	lk_arena_free(&a);
+}
+
+Test(scan, synthetic_table, .init = make_tmp, .fini = rm_tmp)
+{
+	lk_arena a;
+	lk_arena_init(&a, 0);
+	lk_error err;
+	st_store st;
+	cr_assert(st_store_open(&st, tmpdir, 0, &err));
+	char d[400];
+	snprintf(d, sizeof(d), "%s/p=x", tmpdir);
+	cr_assert_eq(mkdir(d, 0755), 0);
+	write_data("p=x/f1.parquet", 0, 10);
+	write_data("f2.parquet", 100, 3);
+
+	dl_bitmap bm;
+	dl_bitmap_init(&bm);
+	dl_bitmap_add(&bm, 2);
+	dl_bitmap_add(&bm, 7);      /* second row group */
+	dl_bitmap_add(&bm, 8);
+	dl_dv dv;
+	cr_assert(dl_dv_make_inline(&bm, &a, &dv, &err));
+	dl_bitmap_free(&bm);
+
+	lk_buf log = LK_BUF_INIT;
+	lk_buf_append_str(&log,
+		"{\"protocol\":{\"minReaderVersion\":3,\"minWriterVersion\":7,"
+		"\"readerFeatures\":[\"deletionVectors\"],\"writerFeatures\":[\"deletionVectors\"]}}\n"
+		"{\"metaData\":{\"id\":\"t\",\"schemaString\":\"{\\\"type\\\":\\\"struct\\\",\\\"fields\\\":["
+		"{\\\"name\\\":\\\"p\\\",\\\"type\\\":\\\"string\\\",\\\"nullable\\\":true,\\\"metadata\\\":{}},"
+		"{\\\"name\\\":\\\"id\\\",\\\"type\\\":\\\"long\\\",\\\"nullable\\\":true,\\\"metadata\\\":{}},"
+		"{\\\"name\\\":\\\"extra\\\",\\\"type\\\":\\\"string\\\",\\\"nullable\\\":true,\\\"metadata\\\":{}},"
+		"{\\\"name\\\":\\\"v\\\",\\\"type\\\":\\\"integer\\\",\\\"nullable\\\":true,\\\"metadata\\\":{}}"
+		"]}\",\"partitionColumns\":[\"p\"],\"configuration\":{}}}\n");
+	lk_buf_printf(&log,
+		"{\"add\":{\"path\":\"p%%3Dx/f1.parquet\",\"partitionValues\":{\"p\":\"x\"},\"size\":1,"
+		"\"modificationTime\":1,\"dataChange\":true,\"deletionVector\":{\"storageType\":\"i\","
+		"\"pathOrInlineDv\":\"%s\",\"sizeInBytes\":%d,\"cardinality\":3}}}\n",
+		dv.path_or_inline, dv.size_in_bytes);
+	/* absolute URI inside the table: read as a relative path */
+	lk_buf_printf(&log,
+		"{\"add\":{\"path\":\"file://%s/f2.parquet\",\"partitionValues\":{\"p\":null},\"size\":1,"
+		"\"modificationTime\":1,\"dataChange\":true}}\n", tmpdir);
+	cr_assert(st_put(&st, "_delta_log/00000000000000000000.json", log.data, log.len, &err));
+
+	dl_snapshot *s;
+	cr_assert(dl_snapshot_open(&st, NULL, &s, &err), "%s %s", err.msg, err.where);
+	cr_assert_eq(s->nfiles, 2);
+	cr_assert_str_eq(s->files[0].path, "f2.parquet");
+	cr_assert_str_eq(s->files[1].path, "p=x/f1.parquet");
+	dl_scan *sc;
+	cr_assert(dl_scan_open(s, &sc, &err));
+	rows got = {0};
+	const char *names[] = {"p", "id", "extra", "v"};
+	char why[256];
+	int batches = 0;
+	for (;;) {
+		lk_batch *b;
+		cr_assert(dl_scan_next(sc, &b, &err), "%s %s", err.msg, err.where);
+		if (!b)
+			break;
+		batches++;
+		cr_assert_eq(b->schema, s->schema.type);
+		cr_assert(batch_rows(b, names, 4, &got, why, sizeof(why)), "%s", why);
+	}
+	/* f2: one row group of 3; f1: row groups of 4,4,2 rows minus rows 2,7,8
+	 * → 3 + 3 + 2 (the last group holds rows 8 and 9, 8 is deleted) */
+	cr_assert_eq(batches, 4);
+	const char *want[] = {
+		"NULL|100|NULL|0", "NULL|101|NULL|1", "NULL|102|NULL|2",
+		"\"x\"|0|NULL|0", "\"x\"|1|NULL|1", "\"x\"|3|NULL|3",
+		"\"x\"|4|NULL|4", "\"x\"|5|NULL|5", "\"x\"|6|NULL|6", "\"x\"|9|NULL|9",
+	};
+	cr_assert_eq(got.n, 10);
+	for (size_t i = 0; i < got.n; i++)
+		cr_assert_str_eq(got.v[i], want[i]);
+	rows_free(&got);
+	dl_scan_free(sc);
+	dl_snapshot_free(s);
+
+	/* an absolute path outside the table needs ST_ALLOW_ABSOLUTE */
+	lk_buf_reset(&log);
+	lk_buf_append_str(&log,
+		"{\"add\":{\"path\":\"/nonexistent/elsewhere.parquet\",\"partitionValues\":{\"p\":\"y\"},"
+		"\"size\":1,\"modificationTime\":1,\"dataChange\":true}}\n");
+	cr_assert(st_put(&st, "_delta_log/00000000000000000001.json", log.data, log.len, &err));
+	cr_assert(dl_snapshot_open(&st, NULL, &s, &err));
+	cr_assert_str_eq(s->files[0].path, "/nonexistent/elsewhere.parquet");
+	cr_assert(dl_scan_open(s, &sc, &err));
+	lk_batch *b;
+	bool ok = true;
+	do {
+		ok = dl_scan_next(sc, &b, &err);
+	} while (ok && b);
+	cr_assert_not(ok);
+	cr_assert_eq(err.code, LK_ERR_INVALID);
+	cr_assert(strstr(err.where, "elsewhere.parquet") != NULL, "%s", err.where);
+	dl_scan_free(sc);
+	dl_snapshot_free(s);
+	lk_buf_free(&log);
+	st_store_close(&st);
 	lk_arena_free(&a);
 }
