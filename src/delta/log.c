@@ -768,6 +768,10 @@ snapshot_build(st_store *st, const dl_snapshot_options *opt, bool metadata_only,
 	else
 		dl_snapshot_options_init(&o);
 	uint64_t max_json = o.max_json_bytes ? o.max_json_bytes : DEFAULT_MAX_JSON;
+	if (o.as_of_timestamp) {
+		LK_FORWARD(dl_log_version_at(st, o.timestamp_ms, &o.version, err));
+		o.as_of_timestamp = false;
+	}
 
 	dl_snapshot *s = lk_xcalloc(1, sizeof(*s));
 	lk_arena_init(&s->arena, 0);

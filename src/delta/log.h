@@ -114,6 +114,10 @@ typedef struct dl_snapshot {
 
 typedef struct dl_snapshot_options {
 	int64_t version;            /* -1: latest */
+	bool as_of_timestamp;       /* time travel: the version current at
+								 * timestamp_ms (dl_log_version_at); version
+								 * is then ignored */
+	int64_t timestamp_ms;
 	uint64_t max_json_bytes;    /* cap on one commit/checkpoint JSON file;
 								 * 0 = 256 MiB */
 	bool use_last_checkpoint;   /* default true: start listing at

@@ -589,6 +589,17 @@ Test(synth, commit_timestamps_from_mtimes)
 	dl_snapshot *s = must_open(&st, 2);
 	cr_assert_eq(s->timestamp_ms, 2000);    /* the file's own mtime */
 	dl_snapshot_free(s);
+	dl_snapshot_options o;
+	dl_snapshot_options_init(&o);
+	o.as_of_timestamp = true;
+	o.timestamp_ms = 4000;
+	cr_assert(dl_snapshot_open(&st, &o, &s, &err), "%s", err.msg);
+	cr_assert_eq(s->version, 2);
+	cr_assert_eq(s->nfiles, 3);
+	dl_snapshot_free(s);
+	o.timestamp_ms = 10;
+	cr_assert_not(dl_snapshot_open(&st, &o, &s, &err));
+	cr_assert_eq(err.code, LK_ERR_NOT_FOUND);
 	lk_arena_free(&a);
 	st_store_close(&st);
 }
