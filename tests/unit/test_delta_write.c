@@ -1458,3 +1458,264 @@ Test(dwrite, automatic_checkpoints_every_interval)
 	expect_ids(&st, -1, 0, 14, NULL, 0);
 	st_store_close(&st);
 }
+
+/* ---- optimize ------------------------------------------------------------------------ */
+
+Test(dwrite, optimize_compacts_and_purges_dvs)
+{
+	st_store st;
+	open_table(&st, "t");
+	dl_table_options o;
+	dl_table_options_init(&o);
+	o.deletion_vectors = true;
+	create(&st, simple_schema(), &o);
+	for (int i = 0; i < 5; i++)
+		append(&st, i * 10, 10);
+	lk_error err;
+	dl_optimize_options oo;
+	dl_optimize_options_init(&oo);
+	oo.dry_run = true;
+	dl_optimize_result r;
+	cr_assert(dl_optimize(&st, &oo, &r, &err), "%s", errs(&err));
+	cr_assert_eq(r.version, -1);
+	cr_assert_eq(r.files_removed, 5);
+	cr_assert_eq(r.partitions, 1);
+	cr_assert_null(commit_text(&st, 6));
+
+	oo.dry_run = false;
+	cr_assert(dl_optimize(&st, &oo, &r, &err), "%s", errs(&err));
+	cr_assert_eq(r.version, 6);
+	cr_assert_eq(r.files_removed, 5);
+	cr_assert_eq(r.files_added, 1);
+	cr_assert_eq(r.rows_dropped, 0);
+	char *log = commit_text(&st, 6);
+	cr_assert_eq(count_lines(log), 7);
+	char *ci = line_of(log, 0);
+	cr_assert(strstr(ci, "\"operation\":\"OPTIMIZE\",\"operationParameters\":{\"predicate\":\"[]\","
+						 "\"zOrderBy\":\"[]\",\"auto\":false}"), "%s", ci);
+	for (int i = 1; i <= 5; i++) {
+		char *l = line_of(log, i);
+		cr_assert(strncmp(l, "{\"remove\":", 10) == 0, "%s", l);
+		cr_assert(strstr(l, "\"dataChange\":false"), "%s", l);
+		free(l);
+	}
+	char *ad = line_of(log, 6);
+	cr_assert(strstr(ad, "\"dataChange\":false,\"stats\":\"{\\\"numRecords\\\":50,"), "%s", ad);
+	free(ad);
+	free(ci);
+	free(log);
+	expect_ids(&st, -1, 0, 50, NULL, 0);
+
+	/* nothing left to compact */
+	cr_assert(dl_optimize(&st, &oo, &r, &err), "%s", errs(&err));
+	cr_assert_eq(r.version, -1);
+	cr_assert_eq(r.files_removed, 0);
+
+	/* a DV on the big file + a new small file: both rewritten, deleted rows dropped */
+	uint64_t d[] = {3, 4, 40};
+	delete_rows(&st, d, 3, LK_OK);
+	append(&st, 50, 5);
+	cr_assert(dl_optimize(&st, &oo, &r, &err), "%s", errs(&err));
+	cr_assert_eq(r.version, 9);
+	cr_assert_eq(r.files_removed, 2);
+	cr_assert_eq(r.rows_dropped, 3);
+	dl_snapshot *s = snap(&st, -1);
+	cr_assert_eq(s->nfiles, 1);
+	cr_assert_not(s->files[0].add.has_dv);
+	cr_assert(strncmp(s->files[0].add.stats, "{\"numRecords\":52,", 17) == 0, "%s", s->files[0].add.stats);
+	dl_snapshot_free(s);
+	int64_t gone[] = {3, 4, 40};
+	expect_ids(&st, -1, 0, 55, gone, 3);
+	st_store_close(&st);
+}
+
+Test(dwrite, optimize_per_partition_and_target_size)
+{
+	st_store st;
+	open_table(&st, "t");
+	dl_table_options o;
+	dl_table_options_init(&o);
+	const char *pc[] = {"flag"};
+	o.partition_columns = pc;
+	o.npartition_columns = 1;
+	create(&st, simple_schema(), &o);
+	for (int i = 0; i < 4; i++)
+		append(&st, i * 10, 10);
+	dl_snapshot *s = snap(&st, -1);
+	cr_assert_eq(s->nfiles, 8);
+	int64_t fsz = s->files[0].add.size;
+	dl_snapshot_free(s);
+	lk_error err;
+	dl_optimize_options oo;
+	dl_optimize_options_init(&oo);
+	/* bins of at most 2 files */
+	oo.target_size = fsz * 2 + fsz / 2;
+	dl_optimize_result r;
+	cr_assert(dl_optimize(&st, &oo, &r, &err), "%s", errs(&err));
+	cr_assert_eq(r.partitions, 2);
+	cr_assert_eq(r.files_removed, 8);
+	cr_assert_eq(r.files_added, 4);
+	s = snap(&st, -1);
+	cr_assert_eq(s->nfiles, 4);
+	for (size_t i = 0; i < 4; i++) {
+		cr_assert(strncmp(s->files[i].add.path, i < 2 ? "flag=false/" : "flag=true/",
+						  i < 2 ? 11 : 10) == 0, "%s", s->files[i].add.path);
+		cr_assert_str_eq(s->files[i].add.partition_values.items[0].value, i < 2 ? "false" : "true");
+		cr_assert(strncmp(s->files[i].add.stats, "{\"numRecords\":10,", 17) == 0);
+	}
+	dl_snapshot_free(s);
+	expect_ids(&st, -1, 0, 40, NULL, 0);
+	st_store_close(&st);
+}
+
+Test(dwrite, optimize_loses_to_concurrent_delete_not_to_append)
+{
+	st_store st;
+	open_table(&st, "t");
+	dl_table_options o;
+	dl_table_options_init(&o);
+	o.deletion_vectors = true;
+	create(&st, simple_schema(), &o);
+	append(&st, 0, 10);
+	append(&st, 10, 10);
+	dl_snapshot *s = snap(&st, -1);
+	lk_error err;
+	/* an OPTIMIZE transaction that read version 2 ... */
+	dl_commit *opt = dl_commit_begin(&st, s, "OPTIMIZE");
+	const dl_layout *l;
+	cr_assert(dl_commit_layout(opt, &l, &err), "%s", errs(&err));
+	dl_action rm;
+	memset(&rm, 0, sizeof(rm));
+	rm.type = DL_ACT_REMOVE;
+	rm.u.remove.path = s->files[0].add.path;
+	rm.u.remove.data_change = false;
+	cr_assert(dl_commit_add_action(opt, &rm, &err));
+	/* ... a concurrent append is fine */
+	append(&st, 20, 5);
+	dl_commit *opt2 = dl_commit_begin(&st, s, "OPTIMIZE");
+	cr_assert(dl_commit_add_action(opt2, &rm, &err));
+	cr_assert(dl_commit_run(opt, NULL, &err), "%s", errs(&err));
+	cr_assert_eq(dl_commit_version(opt), 4);
+	/* ... a concurrent DV delete of the same file is not */
+	cr_assert_not(dl_commit_run(opt2, NULL, &err));
+	cr_assert_eq(err.code, LK_ERR_CONFLICT);
+	cr_assert(strstr(err.msg, "version 4 removed"), "%s", err.msg);
+	dl_commit_free(opt);
+	dl_commit_free(opt2);
+	dl_snapshot_free(s);
+	st_store_close(&st);
+}
+
+/* ---- vacuum ---------------------------------------------------------------------------- */
+
+typedef struct vlist {
+	char names[32][200];
+	int n;
+} vlist;
+
+static void
+vac_cb(void *ctx, const char *path, uint64_t size)
+{
+	vlist *v = ctx;
+	if (v->n < 32)
+		snprintf(v->names[v->n++], 200, "%s", path);
+}
+
+static bool
+vlist_has(const vlist *v, const char *prefix)
+{
+	for (int i = 0; i < v->n; i++)
+		if (strncmp(v->names[i], prefix, strlen(prefix)) == 0)
+			return true;
+	return false;
+}
+
+Test(dwrite, vacuum_deletes_only_unreferenced_old_files)
+{
+	st_store st;
+	open_table(&st, "t");
+	dl_table_options o;
+	dl_table_options_init(&o);
+	o.deletion_vectors = true;
+	const char *pc[] = {"flag"};
+	o.partition_columns = pc;
+	o.npartition_columns = 1;
+	create(&st, simple_schema(), &o);
+	append(&st, 0, 10);
+	append(&st, 10, 10);
+	lk_error err;
+	dl_optimize_result orr;
+	cr_assert(dl_optimize(&st, NULL, &orr, &err), "%s", errs(&err));
+	cr_assert_eq(orr.files_removed, 4);
+	/* a DV on a live file, a stray file, a hidden file, an old temp file */
+	dl_snapshot *s = snap(&st, -1);
+	dl_commit *c = dl_commit_begin(&st, s, "DELETE");
+	uint64_t row = 1;
+	cr_assert(dl_delete_rows(c, &s->files[0].add, &row, 1, &err));
+	cr_assert(dl_commit_run(c, NULL, &err), "%s", errs(&err));
+	dl_commit_free(c);
+	dl_snapshot_free(s);
+	cr_assert(st_put(&st, "flag=true/stray.parquet", "x", 1, &err));
+	cr_assert(st_put(&st, "_hidden/keep.txt", "x", 1, &err));
+	cr_assert(st_put(&st, ".part-x.parquet.123.4.tmp", "x", 1, &err));
+	int64_t before = 0;
+	size_t nbefore;
+	int64_t *ids = scan_ids(&st, -1, &nbefore);
+	free(ids);
+	before = (int64_t) nbefore;
+	cr_assert_eq(before, 19);
+
+	/* default retention (7 days): nothing is old enough */
+	dl_vacuum_options vo;
+	dl_vacuum_options_init(&vo);
+	dl_vacuum_result r;
+	cr_assert(dl_vacuum(&st, &vo, &r, &err), "%s", errs(&err));
+	cr_assert_eq(r.files_deleted, 0);
+	cr_assert_eq(r.files_kept, 2, "%" PRId64, r.files_kept);   /* stray, temp */
+	/* a short retention needs force */
+	vo.retention_ms = 0;
+	cr_assert_not(dl_vacuum(&st, &vo, &r, &err));
+	cr_assert_eq(err.code, LK_ERR_INVALID);
+	cr_assert(strstr(err.msg, "--force"), "%s", err.msg);
+	/* dry run lists */
+	vlist vl = {0};
+	vo.force = true;
+	vo.dry_run = true;
+	vo.now_ms = dl_now_ms() + 1000;
+	vo.on_file = vac_cb;
+	vo.ctx = &vl;
+	cr_assert(dl_vacuum(&st, &vo, &r, &err), "%s", errs(&err));
+	/* 4 compacted-away files, the stray, the temp; the DV file of the first
+	 * delete is still referenced (the active file's DV) */
+	cr_assert_eq(r.files_deleted, 6, "%" PRId64, r.files_deleted);
+	cr_assert_eq(vl.n, 6);
+	cr_assert(vlist_has(&vl, "flag=true/stray.parquet"));
+	cr_assert(vlist_has(&vl, ".part-x.parquet.123.4.tmp"));
+	st_stat sb;
+	cr_assert(st_stat_object(&st, "flag=true/stray.parquet", &sb, &err));
+	/* for real */
+	vl.n = 0;
+	vo.dry_run = false;
+	cr_assert(dl_vacuum(&st, &vo, &r, &err), "%s", errs(&err));
+	cr_assert_eq(r.files_deleted, 6);
+	cr_assert_not(st_stat_object(&st, "flag=true/stray.parquet", &sb, &err));
+	cr_assert(st_stat_object(&st, "_hidden/keep.txt", &sb, &err));
+	cr_assert(st_stat_object(&st, "_delta_log/00000000000000000000.json", &sb, &err));
+	s = snap(&st, -1);
+	for (size_t i = 0; i < s->nfiles; i++) {
+		cr_assert(st_stat_object(&st, s->files[i].path, &sb, &err), "%s", s->files[i].path);
+		if (s->files[i].add.has_dv) {
+			char *dp;
+			cr_assert(dl_dv_path(&s->files[i].add.dv, &s->arena, &dp, &err));
+			cr_assert(st_stat_object(&st, dp, &sb, &err), "%s", dp);
+		}
+	}
+	dl_snapshot_free(s);
+	ids = scan_ids(&st, -1, &nbefore);
+	free(ids);
+	cr_assert_eq((int64_t) nbefore, before);
+	/* again: nothing */
+	cr_assert(dl_vacuum(&st, &vo, &r, &err), "%s", errs(&err));
+	cr_assert_eq(r.files_deleted, 0);
+	st_store_close(&st);
+}
