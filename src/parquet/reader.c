@@ -396,6 +396,26 @@ conv_fixed(pq_reader *r, const pq_leaf *leaf, const uint8_t *src, int64_t n,
 	case PQ_CONV_FLBA_TO_DEC: {
 		lk_int128 *d = dst;
 		size_t w = (size_t) leaf->type_length;
+		if (w == 16) {
+			for (i = 0; i < n; i++) {
+				uint64_t hi, lo;
+				memcpy(&hi, src + 16 * i, 8);
+				memcpy(&lo, src + 16 * i + 8, 8);
+				d[i] = (lk_int128) (((unsigned __int128) __builtin_bswap64(hi) << 64) |
+									__builtin_bswap64(lo));
+			}
+			return true;
+		}
+		if (w >= 1 && w <= 8) {
+			int sh = 64 - 8 * (int) w;
+			for (i = 0; i < n; i++) {
+				uint64_t u = 0;
+				for (size_t b = 0; b < w; b++)
+					u = (u << 8) | src[w * (size_t) i + b];
+				d[i] = (int64_t) (u << sh) >> sh;
+			}
+			return true;
+		}
 		for (i = 0; i < n; i++)
 			if (!be_to_i128(src + w * (size_t) i, w, &d[i]))
 				return rd_error(r, err, LK_ERR_CORRUPT,
@@ -924,39 +944,65 @@ decode_page_levels(pq_reader *r, const pq_leaf *leaf, int64_t nv,
 /* ---- pages ------------------------------------------------------------- */
 
 /* Spread the n_dense values appended at col[L0..] over the page's slots
- * (entries with def >= def_slot), backwards and in place. */
+ * (entries with def >= def_slot), backwards and in place (a value only
+ * moves to a higher index).  Null slots get a zero value / an empty range
+ * and a cleared validity bit; the bits of valid slots are already set
+ * (bits at and past a column's length are always 1, see batch.c).  One
+ * loop per value width, no call per value. */
+#define EXPAND_LOOP(MOVE, ZERO)                                   \
+	for (int64_t i = nv - 1; i >= 0; i--) {                       \
+		int d = (int) def[i];                                     \
+		if (d < def_slot)                                         \
+			continue;                                             \
+		int64_t at = L0 + --s;                                    \
+		if (d == max_def) {                                       \
+			--k;                                                  \
+			MOVE;                                                 \
+		} else {                                                  \
+			ZERO;                                                 \
+			vb[at >> 3] &= (uint8_t) ~(1u << (at & 7));           \
+			nulls++;                                              \
+		}                                                         \
+	}
+
 static void
 expand_slots(lk_column *col, int64_t L0, const uint32_t *def, int64_t nv,
 			 int def_slot, int max_def, int64_t n_dense, int64_t n_slots)
 {
 	ensure_validity(col);
-	size_t w = lk_type_width(col->type);
-	int64_t k = n_dense;
-	int64_t s = n_slots;
-	uint8_t *vals = col->values;
-	int64_t *off = col->offsets;
-	int64_t nulls = 0;
-	for (int64_t i = nv - 1; i >= 0; i--) {
-		uint32_t d = def[i];
-		if ((int) d < def_slot)
-			continue;
-		s--;
-		int64_t at = L0 + s;
-		if ((int) d == max_def) {
-			k--;
-			if (w)
-				memmove(vals + (size_t) at * w, vals + (size_t) (L0 + k) * w, w);
-			else
-				off[at + 1] = off[L0 + k + 1];
-			set_valid_bit(col, at);
-		} else {
-			if (w)
-				memset(vals + (size_t) at * w, 0, w);
-			else
-				off[at + 1] = off[L0 + k];
-			set_null_bit(col, at);
-			nulls++;
-		}
+	uint8_t *vb = col->validity;
+	int64_t k = n_dense, s = n_slots, nulls = 0;
+	switch (lk_type_width(col->type)) {
+	case 0: {
+		int64_t *o = col->offsets;
+		EXPAND_LOOP(o[at + 1] = o[L0 + k + 1], o[at + 1] = o[L0 + k]);
+		break;
+	}
+	case 1: {
+		uint8_t *v = col->values;
+		EXPAND_LOOP(v[at] = v[L0 + k], v[at] = 0);
+		break;
+	}
+	case 2: {
+		uint16_t *v = col->values;
+		EXPAND_LOOP(v[at] = v[L0 + k], v[at] = 0);
+		break;
+	}
+	case 4: {
+		uint32_t *v = col->values;
+		EXPAND_LOOP(v[at] = v[L0 + k], v[at] = 0);
+		break;
+	}
+	case 8: {
+		uint64_t *v = col->values;
+		EXPAND_LOOP(v[at] = v[L0 + k], v[at] = 0);
+		break;
+	}
+	default: {
+		lk_int128 *v = col->values;
+		EXPAND_LOOP(v[at] = v[L0 + k], v[at] = 0);
+		break;
+	}
 	}
 	col->length = L0 + n_slots;
 	col->null_count += nulls;
@@ -975,13 +1021,16 @@ process_page(pq_reader *r, const pq_leaf *leaf, leaf_state *ls, lk_column *col,
 
 	if (def) {
 		n_dense = 0;
-		n_slots = 0;
 		uint32_t mx = 0;
 		for (int64_t i = 0; i < nv; i++) {
 			uint32_t d = def[i];
 			mx = d > mx ? d : mx;
 			n_dense += d == (uint32_t) max_def;
-			n_slots += d >= (uint32_t) def_slot;
+		}
+		if (def_slot > 0) {
+			n_slots = 0;
+			for (int64_t i = 0; i < nv; i++)
+				n_slots += def[i] >= (uint32_t) def_slot;
 		}
 		if (mx > (uint32_t) max_def)
 			return rd_error(r, err, LK_ERR_CORRUPT,
@@ -1241,6 +1290,17 @@ read_leaf(pq_reader *r, const pq_row_group *g, int li, lk_column *col, bool reta
 	if (clen && !r->in.read_at(r->in.ctx, (uint64_t) start, r->chunk, (size_t) clen, err))
 		return rd_forward(r, err);
 
+	/* Room for the whole chunk up front (values decode straight into it,
+	 * no regrowth): a top-level leaf has one slot per row.  Bounded by
+	 * the chunk's declared size so a lying footer cannot make it huge. */
+	if (!retain) {
+		int64_t cap = m->total_uncompressed_size > ((int64_t) 1 << 20)
+			? m->total_uncompressed_size : ((int64_t) 1 << 20);
+		lk_column_reserve(col, g->num_rows < cap ? g->num_rows : cap);
+		if (lk_type_is_varlen(col->type) && m->total_uncompressed_size > 0)
+			lk_column_reserve_data(col, m->total_uncompressed_size < ((int64_t) 1 << 26)
+								   ? m->total_uncompressed_size : ((int64_t) 1 << 26));
+	}
 	ls->nlev = 0;
 	ls->has_dict = false;
 	ls->rows = 0;
