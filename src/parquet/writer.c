@@ -876,10 +876,10 @@ map_primitive(pq_schema_element *e, wleaf *L, const lk_type *t, lk_error *err)
 		} else {
 			e->type = PQ_BYTE_ARRAY;
 			L->conv = CV_BYTES;
-			if (t->ext == LK_EXT_BSON) {
+			/* BSON: the logical type only. The legacy converted type
+			 * BSON makes DuckDB (1.5) refuse the whole file. */
+			if (t->ext == LK_EXT_BSON)
 				LOGICAL(PQ_LT_BSON);
-				CONVERTED(PQ_CT_BSON);
-			}
 		}
 		break;
 	case LK_T_DATE:

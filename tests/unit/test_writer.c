@@ -125,7 +125,13 @@ write_mem(const lk_type *schema, lk_batch **b, int nb, const pq_writer_options *
 		*wout = w;
 	else
 		pq_writer_free(w);
-	if (getenv("LK_TEST_DUMP")) { FILE *fp = fopen(getenv("LK_TEST_DUMP"), "wb"); fwrite(file->data, 1, file->len, fp); fclose(fp); }
+	/* debugging aid: LK_TEST_DUMP=path keeps the last file written */
+	const char *dump = getenv("LK_TEST_DUMP");
+	FILE *fp = dump ? fopen(dump, "wb") : NULL;
+	if (fp) {
+		cr_assert_eq(fwrite(file->data, 1, file->len, fp), file->len);
+		fclose(fp);
+	}
 }
 
 /* Decode the footer of file into m (allocated from a). */
@@ -827,7 +833,7 @@ Test(writer_schema, flat_types)
 		{"uuid", PQ_FIXED_LEN_BYTE_ARRAY, 16, OPT, -1, PQ_LT_UUID, 0, 0, -1, -1},
 		{"json", PQ_BYTE_ARRAY, 0, OPT, PQ_CT_JSON, PQ_LT_JSON, 0, 0, -1, -1},
 		{"enum", PQ_BYTE_ARRAY, 0, OPT, PQ_CT_ENUM, PQ_LT_ENUM, 0, 0, -1, -1},
-		{"bson", PQ_BYTE_ARRAY, 0, OPT, PQ_CT_BSON, PQ_LT_BSON, 0, 0, -1, -1},
+		{"bson", PQ_BYTE_ARRAY, 0, OPT, -1, PQ_LT_BSON, 0, 0, -1, -1},
 		{"ival", PQ_FIXED_LEN_BYTE_ARRAY, 12, OPT, PQ_CT_INTERVAL, PQ_LT_NONE, 0, 0, -1, -1},
 		{"f16", PQ_FIXED_LEN_BYTE_ARRAY, 2, OPT, -1, PQ_LT_FLOAT16, 0, 0, -1, -1},
 		{"i96", PQ_INT96, 0, OPT, -1, PQ_LT_NONE, 0, 0, -1, -1},
@@ -2488,13 +2494,12 @@ sql_type(lk_buf *o, const lk_type *t)
 		return;
 	case LK_T_DATE: lk_buf_append_str(o, "DATE"); return;
 	case LK_T_TIMESTAMP:
-		lk_buf_append_str(o, t->ext == LK_EXT_INT96 ? "TIMESTAMP"
-						  : t->unit == LK_UNIT_NANOS ? "TIMESTAMP_NS" : "TIMESTAMP WITH TIME ZONE");
+		/* DuckDB reads every UTC unit as TIMESTAMPTZ (micros), INT96 as TIMESTAMP */
+		lk_buf_append_str(o, t->ext == LK_EXT_INT96 ? "TIMESTAMP" : "TIMESTAMP WITH TIME ZONE");
 		return;
 	case LK_T_TIMESTAMP_NTZ:
-		lk_buf_append_str(o, t->ext == LK_EXT_INT96 ? "TIMESTAMP"
-						  : t->unit == LK_UNIT_NANOS ? "TIMESTAMP_NS"
-						  : t->unit == LK_UNIT_MILLIS ? "TIMESTAMP_MS" : "TIMESTAMP");
+		lk_buf_append_str(o, t->ext != LK_EXT_INT96 && t->unit == LK_UNIT_NANOS
+						  ? "TIMESTAMP_NS" : "TIMESTAMP");
 		return;
 	case LK_T_TIME: lk_buf_append_str(o, "TIME"); return;
 	case LK_T_ARRAY:
@@ -2520,198 +2525,299 @@ sql_type(lk_buf *o, const lk_type *t)
 }
 
 static void
-sql_string(lk_buf *o, const uint8_t *p, int64_t n)
-{
-	lk_buf_append_byte(o, '\'');
-	for (int64_t i = 0; i < n; i++) {
-		if (p[i] == '\'')
-			lk_buf_append_byte(o, '\'');
-		lk_buf_append_byte(o, p[i]);
-	}
-	lk_buf_append_byte(o, '\'');
-}
-
-static void
-sql_double(lk_buf *o, double d, bool is_float)
+txt_double(lk_buf *o, double d, bool is_float)
 {
 	if (isnan(d))
-		lk_buf_append_str(o, "'nan'");
+		lk_buf_append_str(o, "nan");
 	else if (isinf(d))
-		lk_buf_append_str(o, d > 0 ? "'inf'" : "'-inf'");
+		lk_buf_append_str(o, d > 0 ? "inf" : "-inf");
 	else if (d == 0)
-		lk_buf_append_str(o, signbit(d) ? "'-0.0'" : "'0.0'");
+		lk_buf_append_str(o, signbit(d) ? "-0.0" : "0.0");
 	else
-		lk_buf_printf(o, is_float ? "'%.9g'" : "'%.17g'", d);
+		lk_buf_printf(o, is_float ? "%.9g" : "%.17g", d);
 }
 
-/* A typed SQL expression for row i of column c. */
+/* Days since 1970-01-01 → civil date (proleptic Gregorian). */
 static void
-sql_value(lk_buf *o, const lk_column *c, int64_t i)
+civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+	z += 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned doe = (unsigned) (z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int64_t) yoe + era * 400 + (*m <= 2);
+}
+
+static void
+txt_date(lk_buf *o, int64_t days)
+{
+	int64_t y;
+	unsigned m, d;
+	civil_from_days(days, &y, &m, &d);
+	lk_buf_printf(o, "%04lld-%02u-%02u", (long long) y, m, d);
+}
+
+/* "HH:MM:SS.ffffff" of micros within a day. */
+static void
+txt_time_of_day(lk_buf *o, int64_t us)
+{
+	lk_buf_printf(o, "%02lld:%02lld:%02lld.%06lld", (long long) (us / 3600000000LL),
+				  (long long) (us / 60000000 % 60), (long long) (us / 1000000 % 60),
+				  (long long) (us % 1000000));
+}
+
+/* Row i of primitive column c as the text DuckDB casts from VARCHAR. */
+static void
+txt_scalar(lk_buf *o, const lk_column *c, int64_t i)
 {
 	const lk_type *t = c->type;
-	if (lk_column_is_null(c, i)) {
-		lk_buf_append_str(o, "CAST(NULL AS ");
-		sql_type(o, t);
-		lk_buf_append_str(o, ")");
-		return;
-	}
-	switch (t->id) {
-	case LK_T_ARRAY: {
-		lk_buf_append_str(o, "CAST([");
-		for (int64_t e = c->offsets[i]; e < c->offsets[i + 1]; e++) {
-			if (e > c->offsets[i])
-				lk_buf_append_str(o, ", ");
-			sql_value(o, &c->children[0], e);
-		}
-		lk_buf_append_str(o, "] AS ");
-		sql_type(o, t);
-		lk_buf_append_str(o, ")");
-		return;
-	}
-	case LK_T_MAP: {
-		lk_buf_append_str(o, "CAST(MAP([");
-		for (int k = 0; k < 2; k++) {
-			if (k)
-				lk_buf_append_str(o, "], [");
-			for (int64_t e = c->offsets[i]; e < c->offsets[i + 1]; e++) {
-				if (e > c->offsets[i])
-					lk_buf_append_str(o, ", ");
-				sql_value(o, &c->children[k], e);
-			}
-		}
-		lk_buf_append_str(o, "]) AS ");
-		sql_type(o, t);
-		lk_buf_append_str(o, ")");
-		return;
-	}
-	case LK_T_STRUCT:
-		lk_buf_append_str(o, "struct_pack(");
-		for (int k = 0; k < t->nchildren; k++) {
-			lk_buf_printf(o, "%s\"%s\" := ", k ? ", " : "", t->children[k].name);
-			sql_value(o, &c->children[k], i);
-		}
-		lk_buf_append_str(o, ")");
-		return;
-	default:
-		break;
-	}
-	lk_buf_append_str(o, "CAST(");
 	switch (t->id) {
 	case LK_T_BOOLEAN:
 		lk_buf_append_str(o, LK_COL_VALUES(c, uint8_t)[i] ? "true" : "false");
-		break;
+		return;
 	case LK_T_BYTE:
 		if (t->is_unsigned)
 			lk_buf_printf(o, "%u", LK_COL_VALUES(c, uint8_t)[i]);
 		else
 			lk_buf_printf(o, "%d", LK_COL_VALUES(c, int8_t)[i]);
-		break;
+		return;
 	case LK_T_SHORT:
 		if (t->is_unsigned)
 			lk_buf_printf(o, "%u", LK_COL_VALUES(c, uint16_t)[i]);
 		else
 			lk_buf_printf(o, "%d", LK_COL_VALUES(c, int16_t)[i]);
-		break;
+		return;
 	case LK_T_INT:
 		if (t->is_unsigned)
 			lk_buf_printf(o, "%u", LK_COL_VALUES(c, uint32_t)[i]);
 		else
 			lk_buf_printf(o, "%d", LK_COL_VALUES(c, int32_t)[i]);
-		break;
+		return;
 	case LK_T_LONG:
 		if (t->is_unsigned)
-			lk_buf_printf(o, "'%llu'", (unsigned long long) LK_COL_VALUES(c, uint64_t)[i]);
+			lk_buf_printf(o, "%llu", (unsigned long long) LK_COL_VALUES(c, uint64_t)[i]);
 		else
-			lk_buf_printf(o, "'%lld'", (long long) LK_COL_VALUES(c, int64_t)[i]);
-		break;
+			lk_buf_printf(o, "%lld", (long long) LK_COL_VALUES(c, int64_t)[i]);
+		return;
 	case LK_T_FLOAT:
-		sql_double(o, LK_COL_VALUES(c, float)[i], true);
-		break;
+		txt_double(o, LK_COL_VALUES(c, float)[i], true);
+		return;
 	case LK_T_DOUBLE:
-		sql_double(o, LK_COL_VALUES(c, double)[i], false);
-		break;
+		txt_double(o, LK_COL_VALUES(c, double)[i], false);
+		return;
 	case LK_T_DECIMAL: {
 		char buf[64];
-		lk_buf_printf(o, "'%s'", lk_decimal_to_string(LK_COL_VALUES(c, lk_int128)[i],
-													   t->scale, buf));
-		break;
+		lk_buf_append_str(o, lk_decimal_to_string(LK_COL_VALUES(c, lk_int128)[i],
+												  t->scale, buf));
+		return;
 	}
 	case LK_T_STRING: {
 		int64_t n;
 		const uint8_t *p = lk_column_bytes(c, i, &n);
-		sql_string(o, p, n);
-		break;
+		lk_buf_append(o, p, (size_t) n);
+		return;
 	}
 	case LK_T_BINARY: {
 		int64_t n;
 		const uint8_t *p = lk_column_bytes(c, i, &n);
 		if (t->ext == LK_EXT_UUID) {
-			lk_buf_append_byte(o, '\'');
 			for (int k = 0; k < 16; k++)
 				lk_buf_printf(o, "%s%02x", k == 4 || k == 6 || k == 8 || k == 10 ? "-" : "", p[k]);
-			lk_buf_append_byte(o, '\'');
 		} else if (t->ext == LK_EXT_INTERVAL) {
 			uint32_t iv[3];
 			memcpy(iv, p, 12);
-			lk_buf_printf(o, "to_months(%u) + to_days(%u) + to_milliseconds(%u)",
-						  iv[0], iv[1], iv[2]);
+			lk_buf_printf(o, "%u months %u days %u milliseconds", iv[0], iv[1], iv[2]);
 		} else {
-			lk_buf_append_byte(o, '\'');
 			for (int64_t k = 0; k < n; k++)
 				lk_buf_printf(o, "\\x%02X", p[k]);
-			lk_buf_append_byte(o, '\'');
 		}
-		break;
+		return;
 	}
 	case LK_T_DATE:
-		lk_buf_printf(o, "DATE '1970-01-01' + %d", LK_COL_VALUES(c, int32_t)[i]);
-		break;
+		txt_date(o, LK_COL_VALUES(c, int32_t)[i]);
+		return;
 	case LK_T_TIMESTAMP:
 	case LK_T_TIMESTAMP_NTZ: {
+		/* generated nanosecond values are whole microseconds */
 		int64_t v = LK_COL_VALUES(c, int64_t)[i];
-		if (t->unit == LK_UNIT_MILLIS)
-			lk_buf_printf(o, "make_timestamp(%lld::BIGINT * 1000)", (long long) v);
-		else if (t->unit == LK_UNIT_NANOS)
-			lk_buf_printf(o, "make_timestamp_ns(%lld::BIGINT)", (long long) v);
-		else
-			lk_buf_printf(o, "make_timestamp(%lld::BIGINT)", (long long) v);
-		break;
+		int64_t us = t->unit == LK_UNIT_MILLIS ? v * 1000
+			: t->unit == LK_UNIT_NANOS ? v / 1000 : v;
+		int64_t day = us / 86400000000LL, rem = us % 86400000000LL;
+		if (rem < 0) {
+			rem += 86400000000LL;
+			day--;
+		}
+		txt_date(o, day);
+		lk_buf_append_byte(o, ' ');
+		txt_time_of_day(o, rem);
+		return;
 	}
 	case LK_T_TIME: {
 		int64_t v = LK_COL_VALUES(c, int64_t)[i];
-		lk_buf_printf(o, "TIME '00:00:00' + to_microseconds(%lld::BIGINT)",
-					  (long long) (t->unit == LK_UNIT_MILLIS ? v * 1000 : v));
-		break;
+		txt_time_of_day(o, t->unit == LK_UNIT_MILLIS ? v * 1000 : v);
+		return;
 	}
 	default:
-		break;
+		return;
 	}
-	lk_buf_append_str(o, " AS ");
-	sql_type(o, t);
-	lk_buf_append_str(o, ")");
 }
 
-/* SELECT producing the rows of the batches, column names as in the schema. */
 static void
-sql_rows(lk_buf *o, const lk_type *s, lk_batch **b, int nb)
+json_string(lk_buf *o, const uint8_t *p, size_t n)
 {
-	lk_buf_append_str(o, "SELECT * FROM (VALUES ");
-	bool first = true;
+	lk_buf_append_byte(o, '"');
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '"' || p[i] == '\\')
+			lk_buf_printf(o, "\\%c", p[i]);
+		else if (p[i] < 0x20)
+			lk_buf_printf(o, "\\u%04x", p[i]);
+		else
+			lk_buf_append_byte(o, p[i]);
+	}
+	lk_buf_append_byte(o, '"');
+}
+
+/* Row i of column c as JSON whose leaves are strings (the text above). */
+static void
+json_value(lk_buf *o, const lk_column *c, int64_t i)
+{
+	const lk_type *t = c->type;
+	if (lk_column_is_null(c, i)) {
+		lk_buf_append_str(o, "null");
+		return;
+	}
+	switch (t->id) {
+	case LK_T_ARRAY:
+		lk_buf_append_byte(o, '[');
+		for (int64_t e = c->offsets[i]; e < c->offsets[i + 1]; e++) {
+			if (e > c->offsets[i])
+				lk_buf_append_byte(o, ',');
+			json_value(o, &c->children[0], e);
+		}
+		lk_buf_append_byte(o, ']');
+		return;
+	case LK_T_MAP:
+		lk_buf_append_byte(o, '{');
+		for (int64_t e = c->offsets[i]; e < c->offsets[i + 1]; e++) {
+			if (e > c->offsets[i])
+				lk_buf_append_byte(o, ',');
+			json_value(o, &c->children[0], e);
+			lk_buf_append_byte(o, ':');
+			json_value(o, &c->children[1], e);
+		}
+		lk_buf_append_byte(o, '}');
+		return;
+	case LK_T_STRUCT:
+		lk_buf_append_byte(o, '{');
+		for (int k = 0; k < t->nchildren; k++) {
+			if (k)
+				lk_buf_append_byte(o, ',');
+			json_string(o, (const uint8_t *) t->children[k].name, strlen(t->children[k].name));
+			lk_buf_append_byte(o, ':');
+			json_value(o, &c->children[k], i);
+		}
+		lk_buf_append_byte(o, '}');
+		return;
+	default: {
+		lk_buf tmp = LK_BUF_INIT;
+		txt_scalar(&tmp, c, i);
+		json_string(o, tmp.data, tmp.len);
+		lk_buf_free(&tmp);
+	}
+	}
+}
+
+/* The same shape with every primitive as VARCHAR. */
+static void
+sql_text_type(lk_buf *o, const lk_type *t)
+{
+	switch (t->id) {
+	case LK_T_ARRAY:
+		sql_text_type(o, t->children[0].type);
+		lk_buf_append_str(o, "[]");
+		return;
+	case LK_T_MAP:
+		lk_buf_append_str(o, "MAP(VARCHAR, ");
+		sql_text_type(o, t->children[1].type);
+		lk_buf_append_str(o, ")");
+		return;
+	case LK_T_STRUCT:
+		lk_buf_append_str(o, "STRUCT(");
+		for (int i = 0; i < t->nchildren; i++) {
+			lk_buf_printf(o, "%s\"%s\" ", i ? ", " : "", t->children[i].name);
+			sql_text_type(o, t->children[i].type);
+		}
+		lk_buf_append_str(o, ")");
+		return;
+	default:
+		lk_buf_append_str(o, "VARCHAR");
+	}
+}
+
+/*
+ * Expected rows as CSV (every field quoted text, \N for NULL; nested values
+ * as JSON with string leaves), and the SELECT that reads it back typed the
+ * way DuckDB types our file. "@CSV@" in the SQL stands for the CSV's path.
+ */
+static void
+expected_rows(lk_buf *csv, lk_buf *sql, const lk_type *s, lk_batch **b, int nb)
+{
+	for (int c = 0; c < s->nchildren; c++)
+		lk_buf_printf(csv, "%sc%d", c ? "," : "", c);
+	lk_buf_append_byte(csv, '\n');
+	lk_buf field = LK_BUF_INIT;
 	for (int k = 0; k < nb; k++)
 		for (int64_t i = 0; i < b[k]->nrows; i++) {
-			lk_buf_append_str(o, first ? "\n(" : ",\n(");
-			first = false;
 			for (int c = 0; c < b[k]->ncols; c++) {
+				const lk_column *col = &b[k]->cols[c];
 				if (c)
-					lk_buf_append_str(o, ", ");
-				sql_value(o, &b[k]->cols[c], i);
+					lk_buf_append_byte(csv, ',');
+				if (lk_column_is_null(col, i)) {
+					lk_buf_append_str(csv, "\\N");
+					continue;
+				}
+				lk_buf_reset(&field);
+				if (lk_type_is_nested(col->type))
+					json_value(&field, col, i);
+				else
+					txt_scalar(&field, col, i);
+				lk_buf_append_byte(csv, '"');
+				for (size_t j = 0; j < field.len; j++) {
+					if (field.data[j] == '"')
+						lk_buf_append_byte(csv, '"');
+					lk_buf_append_byte(csv, field.data[j]);
+				}
+				lk_buf_append_byte(csv, '"');
 			}
-			lk_buf_append_str(o, ")");
+			lk_buf_append_byte(csv, '\n');
 		}
-	lk_buf_append_str(o, "\n) AS t(");
+	lk_buf_free(&field);
+
+	lk_buf_append_str(sql, "SELECT ");
+	for (int c = 0; c < s->nchildren; c++) {
+		const lk_type *t = s->children[c].type;
+		lk_buf_printf(sql, "%sCAST(", c ? ",\n  " : "");
+		if (lk_type_is_nested(t)) {
+			lk_buf_printf(sql, "CAST(CAST(c%d AS JSON) AS ", c);
+			sql_text_type(sql, t);
+			lk_buf_append_str(sql, ")");
+		} else {
+			lk_buf_printf(sql, "c%d", c);
+		}
+		lk_buf_append_str(sql, " AS ");
+		sql_type(sql, t);
+		lk_buf_printf(sql, ") AS \"%s\"", s->children[c].name);
+	}
+	lk_buf_append_str(sql, "\nFROM read_csv('@CSV@', header = true, auto_detect = false, "
+					  "delim = ',', quote = '\"', escape = '\"', nullstr = '\\N', "
+					  "allow_quoted_nulls = false, columns = {");
 	for (int c = 0; c < s->nchildren; c++)
-		lk_buf_printf(o, "%s\"%s\"", c ? ", " : "", s->children[c].name);
-	lk_buf_append_str(o, ")\n");
+		lk_buf_printf(sql, "%s'c%d': 'VARCHAR'", c ? ", " : "", c);
+	lk_buf_append_str(sql, "})\n");
 }
 
 static void
@@ -2738,10 +2844,13 @@ oracle_file(const char *dir, const char *name, const lk_type *s, lk_batch **b,
 	snprintf(path, sizeof(path), "%s/%s.parquet", dir, name);
 	write_text(path, &f);
 	lk_buf_free(&f);
-	lk_buf sql = LK_BUF_INIT;
-	sql_rows(&sql, s, b, nb);
+	lk_buf sql = LK_BUF_INIT, csv = LK_BUF_INIT;
+	expected_rows(&csv, &sql, s, b, nb);
 	snprintf(path, sizeof(path), "%s/%s.sql", dir, name);
 	write_text(path, &sql);
+	snprintf(path, sizeof(path), "%s/%s.csv", dir, name);
+	write_text(path, &csv);
+	lk_buf_free(&csv);
 	lk_buf_free(&sql);
 }
 
@@ -2807,7 +2916,13 @@ Test(writer_oracle, files, .timeout = 120)
 	oracle_file(dir, "flat_fallback_gzip", fl, &b, 1, &o);
 	lk_batch_free(b);
 
-	/* nested shapes: defaults, then tiny pages + v2 + lz4 + row groups */
+	/* nested shapes (and a string column, for statistics): defaults, then
+	 * tiny pages + v2 + lz4 + row groups, then dictionary fallback */
+	lk_type *nss = lk_type_struct(&a, ns->nchildren + 1);
+	nss->children[0] = fl->children[16];
+	for (int i = 0; i < ns->nchildren; i++)
+		nss->children[i + 1] = ns->children[i];
+	ns = nss;
 	lk_batch *nb[2] = {gen_batch(ns, 0, 1500), gen_batch(ns, 1500, 700)};
 	pq_writer_options_init(&o);
 	oracle_file(dir, "nested_default", ns, nb, 2, &o);
