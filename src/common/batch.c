@@ -226,7 +226,8 @@ lk_column_append_range(lk_column *dst, const lk_column *src, int64_t from,
 	} else if (lk_type_is_varlen(t)) {
 		int64_t b0 = src->offsets[from], b1 = src->offsets[from + n];
 		lk_column_reserve_data(dst, b1 - b0);
-		memcpy(dst->data + dst->data_len, src->data + b0, (size_t) (b1 - b0));
+		if (b1 > b0)
+			memcpy(dst->data + dst->data_len, src->data + b0, (size_t) (b1 - b0));
 		for (int64_t i = 0; i < n; i++)
 			dst->offsets[d0 + i + 1] =
 				dst->data_len + (src->offsets[from + i + 1] - b0);
