@@ -853,6 +853,51 @@ view_column(lk_arena *a, lk_column *dst, const lk_column *src, const lk_type *t)
 	}
 }
 
+/* lk_column_append_range without memcpy on NULL buffers (a column with only
+ * nulls or empty strings may have no data buffer; memcpy(NULL, .., 0) is
+ * undefined): dst and src have the same layout. */
+static void
+copy_range(lk_column *dst, const lk_column *src, int64_t from, int64_t n)
+{
+	const lk_type *t = src->type;
+	size_t w = lk_type_width(t);
+	if (n <= 0)
+		return;
+	lk_column_reserve(dst, n);
+	int64_t d0 = dst->length;
+	if (w) {
+		memcpy((char *) dst->values + (size_t) d0 * w,
+			   (const char *) src->values + (size_t) from * w, (size_t) n * w);
+	} else if (lk_type_is_varlen(t)) {
+		int64_t b0 = src->offsets[from], b1 = src->offsets[from + n];
+		if (b1 > b0) {
+			lk_column_reserve_data(dst, b1 - b0);
+			memcpy(dst->data + dst->data_len, src->data + b0, (size_t) (b1 - b0));
+		}
+		for (int64_t i = 0; i < n; i++)
+			dst->offsets[d0 + i + 1] = dst->data_len + (src->offsets[from + i + 1] - b0);
+		dst->data_len += b1 - b0;
+	} else if (t->id == LK_T_ARRAY || t->id == LK_T_MAP) {
+		int64_t e0 = src->offsets[from], e1 = src->offsets[from + n];
+		int64_t base = dst->children[0].length;
+		for (int k = 0; k < dst->nchildren; k++)
+			copy_range(&dst->children[k], &src->children[k], e0, e1 - e0);
+		for (int64_t i = 0; i < n; i++)
+			dst->offsets[d0 + i + 1] = base + (src->offsets[from + i + 1] - e0);
+	} else if (t->id == LK_T_STRUCT) {
+		for (int k = 0; k < dst->nchildren; k++)
+			copy_range(&dst->children[k], &src->children[k], from, n);
+	}
+	dst->length += n;
+	for (int64_t i = 0; i < n; i++) {
+		int64_t j = d0 + i;
+		if (lk_column_is_null(src, from + i))
+			lk_column_set_null(dst, j);
+		else if (dst->validity)
+			dst->validity[j >> 3] |= (uint8_t) (1u << (j & 7));
+	}
+}
+
 /* Append rows idx[0..n) (ascending) of src, or rows [from, from+n) when idx
  * is NULL, to dst (same layout). */
 static void
@@ -860,14 +905,14 @@ gather(lk_column *dst, const lk_column *src, const int64_t *idx, int64_t from,
 	   int64_t n)
 {
 	if (!idx) {
-		lk_column_append_range(dst, src, from, n);
+		copy_range(dst, src, from, n);
 		return;
 	}
 	for (int64_t k = 0; k < n;) {
 		int64_t start = idx[k], len = 1;
 		while (k + len < n && idx[k + len] == start + len)
 			len++;
-		lk_column_append_range(dst, src, start, len);
+		copy_range(dst, src, start, len);
 		k += len;
 	}
 }

@@ -504,7 +504,7 @@ Test(dwrite, stats_bounds_nan_strings_timestamps)
 	t->children[1] = fld("d", lk_type_new(a, LK_T_DOUBLE), true);
 	t->children[2] = fld("str", lk_type_new(a, LK_T_STRING), true);
 	t->children[3] = fld("ntz", lk_type_new(a, LK_T_TIMESTAMP_NTZ), true);
-	t->children[4] = fld("big", lk_type_decimal(a, 38, 6), true);
+	t->children[4] = fld("big", lk_type_decimal(a, 30, 6), true);
 	t->children[5] = fld("bin", lk_type_new(a, LK_T_BINARY), true);
 	st_store st;
 	open_table(&st, "t");
