@@ -62,6 +62,7 @@ function crashed(r) {
 
 function describeRun(r) {
 	if (r.error && r.error.code === 'ETIMEDOUT') return 'timed out after 60 s';
+	if (r.error) return `could not run ${BIN}: ${r.error.code || r.error.message}`;
 	if (r.signal) return `killed by ${r.signal}: ${firstLine(r.stderr)}`;
 	return `exit ${r.status}: ${firstLine(r.stderr)}`;
 }
