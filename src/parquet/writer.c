@@ -703,11 +703,9 @@ decimal_bytes(int precision)
 	for (int i = 0; i < precision; i++)
 		max *= 10;
 	max -= 1;
-	for (int n = 1; n <= 16; n++) {
-		lk_int128 lim = (lk_int128) 1 << (8 * n - 1);   /* n ≤ 16: fits */
-		if (n == 16 || max < lim)
+	for (int n = 1; n < 16; n++)
+		if (max < (lk_int128) 1 << (8 * n - 1))
 			return n;
-	}
 	return 16;
 }
 
@@ -2363,7 +2361,8 @@ truncate_bound(const uint8_t *p, size_t n, size_t limit, bool is_max,
 			   bool utf8, uint8_t *o)
 {
 	if (n <= limit) {
-		memcpy(o, p, n);
+		if (n)
+			memcpy(o, p, n);
 		return (int64_t) n;
 	}
 	utf8 = utf8 && utf8_valid(p, n);
