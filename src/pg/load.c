@@ -1,0 +1,902 @@
+/*
+ * load.c — lk_batch rows → PostgreSQL COPY text, DDL, COPY FROM STDIN (see
+ * load.h for the type table).
+ *
+ * COPY text format (what the server's CopyReadAttributesText accepts):
+ *
+ *   row    := field ( '\t' field )* '\n'
+ *   field  := '\N'                       (null)
+ *           | escaped bytes              '\\' → \\\\, '\n' → \\n,
+ *                                        '\r' → \\r,  '\t' → \\t
+ *
+ * A value goes through up to three layers, innermost first:
+ *   JSON string escaping   (inside jsonb: struct/map values, strings)
+ *   array element quoting  ("…" with \" and \\ when the element is empty,
+ *                           NULL-like, or has {}",\ or white space)
+ *   COPY escaping          (the whole field)
+ * Scalars that can never contain a special byte (numbers, dates,
+ * timestamps) skip the scratch buffers and go straight to the output.
+ */
+#include "pg/load.h"
+
+#include <float.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- identifiers and literals --------------------------------------------- */
+
+void
+pgl_quote_ident(lk_buf *b, const char *s)
+{
+	lk_buf_append_byte(b, '"');
+	for (const char *p = s; *p; p++) {
+		if (*p == '"')
+			lk_buf_append_byte(b, '"');
+		lk_buf_append_byte(b, (uint8_t) *p);
+	}
+	lk_buf_append_byte(b, '"');
+}
+
+void
+pgl_quote_literal(lk_buf *b, const char *s)
+{
+	if (strchr(s, '\\'))
+		lk_buf_append_byte(b, 'E');
+	lk_buf_append_byte(b, '\'');
+	for (const char *p = s; *p; p++) {
+		if (*p == '\'' || *p == '\\')
+			lk_buf_append_byte(b, (uint8_t) *p);
+		lk_buf_append_byte(b, (uint8_t) *p);
+	}
+	lk_buf_append_byte(b, '\'');
+}
+
+void
+pgl_quote_qualified(lk_buf *b, const char *schema, const char *name)
+{
+	pgl_quote_ident(b, schema);
+	lk_buf_append_byte(b, '.');
+	pgl_quote_ident(b, name);
+}
+
+/* ---- type mapping ------------------------------------------------------------ */
+
+static bool
+is_pg_array_element(const lk_type *t)
+{
+	return t->id != LK_T_ARRAY;
+}
+
+static const char *
+scalar_sql_type(const lk_type *t, lk_arena *a)
+{
+	switch (t->id) {
+	case LK_T_BOOLEAN: return "boolean";
+	case LK_T_BYTE: return "smallint";
+	case LK_T_SHORT: return t->is_unsigned ? "integer" : "smallint";
+	case LK_T_INT: return t->is_unsigned ? "bigint" : "integer";
+	case LK_T_LONG: return t->is_unsigned ? "numeric(20,0)" : "bigint";
+	case LK_T_FLOAT: return "real";
+	case LK_T_DOUBLE: return "double precision";
+	case LK_T_DECIMAL: return lk_arena_sprintf(a, "numeric(%d,%d)", t->precision, t->scale);
+	case LK_T_STRING: return t->ext == LK_EXT_JSON ? "jsonb" : "text";
+	case LK_T_BINARY:
+		return t->ext == LK_EXT_UUID && t->fixed_len == 16 ? "uuid" : "bytea";
+	case LK_T_DATE: return "date";
+	case LK_T_TIMESTAMP: return "timestamptz";
+	case LK_T_TIMESTAMP_NTZ: return "timestamp";
+	case LK_T_TIME: return "time";
+	case LK_T_STRUCT:
+	case LK_T_MAP:
+	case LK_T_ARRAY:
+		return "jsonb";
+	}
+	return "text";
+}
+
+const char *
+pgl_sql_type(const lk_type *t, lk_arena *a)
+{
+	if (t->id == LK_T_ARRAY) {
+		const lk_type *e = t->children[0].type;
+		if (!is_pg_array_element(e))
+			return "jsonb";
+		return lk_arena_sprintf(a, "%s[]", scalar_sql_type(e, a));
+	}
+	return scalar_sql_type(t, a);
+}
+
+bool
+pgl_create_table_sql(lk_buf *out, const char *schema, const char *name,
+					 const pgl_column *cols, int ncols, bool unlogged,
+					 lk_error *err)
+{
+	for (int i = 0; i < ncols; i++) {
+		if (!cols[i].name || !cols[i].name[0])
+			return lk_error_set(err, LK_ERR_INVALID, "column %d has an empty name", i + 1);
+		for (int k = 0; k < i; k++)
+			if (strcmp(cols[k].name, cols[i].name) == 0)
+				return lk_error_set(err, LK_ERR_INVALID, "duplicate column name \"%s\"",
+									cols[i].name);
+	}
+	lk_buf_append_str(out, unlogged ? "CREATE UNLOGGED TABLE " : "CREATE TABLE ");
+	pgl_quote_qualified(out, schema, name);
+	lk_buf_append_str(out, " (");
+	for (int i = 0; i < ncols; i++) {
+		if (i)
+			lk_buf_append_str(out, ", ");
+		pgl_quote_ident(out, cols[i].name);
+		lk_buf_append_byte(out, ' ');
+		lk_buf_append_str(out, cols[i].sql_type);
+		if (cols[i].not_null)
+			lk_buf_append_str(out, " NOT NULL");
+	}
+	lk_buf_append_str(out, ")");
+	return true;
+}
+
+/* ---- numbers ---------------------------------------------------------------- */
+
+int
+pgl_format_double(double v, char *buf)
+{
+	if (isnan(v))
+		return (int) strlen(strcpy(buf, "NaN"));
+	if (isinf(v))
+		return (int) strlen(strcpy(buf, v > 0 ? "Infinity" : "-Infinity"));
+	if (v == 0)
+		return (int) strlen(strcpy(buf, signbit(v) ? "-0" : "0"));
+	/* exact integers print as such (fast path, same text as %g would give
+	 * below 1e15) */
+	if (fabs(v) < 1e15 && v == (double) (int64_t) v)
+		return snprintf(buf, 32, "%" PRId64, (int64_t) v);
+	int n = 0;
+	/* any decimal of at most 15 digits reads back exactly to a normal
+	 * double, so %.15g is the shortest when the shortest has ≤ 15 digits
+	 * (rounding v to 15 digits finds that decimal); otherwise 16 or 17.
+	 * Subnormals have fewer bits: search from 1 digit. */
+	for (int p = fabs(v) < DBL_MIN ? 1 : 15; p <= 17; p++) {
+		n = snprintf(buf, 32, "%.*g", p, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+	return n;
+}
+
+int
+pgl_format_float(float v, char *buf)
+{
+	if (isnan(v))
+		return (int) strlen(strcpy(buf, "NaN"));
+	if (isinf(v))
+		return (int) strlen(strcpy(buf, v > 0 ? "Infinity" : "-Infinity"));
+	if (v == 0)
+		return (int) strlen(strcpy(buf, signbit(v) ? "-0" : "0"));
+	int n = 0;
+	for (int p = fabsf(v) < FLT_MIN ? 1 : 6; p <= 9; p++) {
+		n = snprintf(buf, 32, "%.*g", p, (double) v);
+		if (strtof(buf, NULL) == v)
+			break;
+	}
+	return n;
+}
+
+static void
+put_i64(lk_buf *o, int64_t v)
+{
+	char tmp[24];
+	char *e = tmp + sizeof(tmp), *p = e;
+	uint64_t u = v < 0 ? (uint64_t) 0 - (uint64_t) v : (uint64_t) v;
+	do {
+		*--p = (char) ('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	lk_buf_append(o, p, (size_t) (e - p));
+}
+
+static void
+put_u64(lk_buf *o, uint64_t u)
+{
+	char tmp[24];
+	char *e = tmp + sizeof(tmp), *p = e;
+	do {
+		*--p = (char) ('0' + u % 10);
+		u /= 10;
+	} while (u);
+	lk_buf_append(o, p, (size_t) (e - p));
+}
+
+/* ---- dates and times ---------------------------------------------------------- */
+
+static int64_t
+floordiv64(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+	return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+/* days since 1970-01-01 → proleptic Gregorian y/m/d (H. Hinnant). */
+static void
+civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+	z += 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153;
+	*d = (int) (doy - (153 * mp + 2) / 5 + 1);
+	*m = (int) (mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+static void
+put2(lk_buf *o, int v)
+{
+	char t[2] = {(char) ('0' + v / 10), (char) ('0' + v % 10)};
+	lk_buf_append(o, t, 2);
+}
+
+/* YYYY-MM-DD; *bc set for years ≤ 0 (written as 1 - y, "BC" added by the
+ * caller at the end of the value). */
+static void
+put_date(lk_buf *o, int64_t days, bool *bc)
+{
+	int64_t y;
+	int m, d;
+	civil_from_days(days, &y, &m, &d);
+	*bc = y <= 0;
+	if (*bc)
+		y = 1 - y;
+	if (y < 1000) {
+		char t[4] = {(char) ('0' + y / 1000), (char) ('0' + y / 100 % 10),
+					 (char) ('0' + y / 10 % 10), (char) ('0' + y % 10)};
+		lk_buf_append(o, t, 4);
+	} else {
+		put_i64(o, y);
+	}
+	lk_buf_append_byte(o, '-');
+	put2(o, m);
+	lk_buf_append_byte(o, '-');
+	put2(o, d);
+}
+
+/* HH:MM:SS[.ffffff] of micros within a day. */
+static void
+put_time_of_day(lk_buf *o, int64_t us)
+{
+	int64_t s = us / 1000000, f = us % 1000000;
+	put2(o, (int) (s / 3600));
+	lk_buf_append_byte(o, ':');
+	put2(o, (int) (s / 60 % 60));
+	lk_buf_append_byte(o, ':');
+	put2(o, (int) (s % 60));
+	if (f) {
+		char t[7];
+		t[0] = '.';
+		for (int k = 6; k >= 1; k--) {
+			t[k] = (char) ('0' + f % 10);
+			f /= 10;
+		}
+		int n = 7;
+		while (t[n - 1] == '0')
+			n--;
+		lk_buf_append(o, t, (size_t) n);
+	}
+}
+
+/* Value in micros of a time/timestamp column value, or false when it
+ * cannot be represented (nanoseconds with a sub-microsecond part, or an
+ * overflow of milliseconds). */
+static bool
+to_micros(const lk_type *t, int64_t v, int64_t *us)
+{
+	switch (t->unit) {
+	case LK_UNIT_MILLIS:
+		if (v > INT64_MAX / 1000 || v < INT64_MIN / 1000)
+			return false;
+		*us = v * 1000;
+		return true;
+	case LK_UNIT_NANOS:
+		if (v % 1000)
+			return false;
+		*us = v / 1000;
+		return true;
+	default:
+		*us = v;
+		return true;
+	}
+}
+
+/* Timestamp text: sep ' ' (Postgres input) or 'T' (JSON); zone "+00",
+ * "+00:00" or NULL. */
+static void
+put_timestamp(lk_buf *o, int64_t us, char sep, const char *zone)
+{
+	int64_t days = floordiv64(us, 86400000000LL);
+	int64_t rem = us - days * 86400000000LL;
+	bool bc;
+	put_date(o, days, &bc);
+	lk_buf_append_byte(o, (uint8_t) sep);
+	put_time_of_day(o, rem);
+	if (zone)
+		lk_buf_append_str(o, zone);
+	if (bc)
+		lk_buf_append_str(o, " BC");
+}
+
+/* ---- value text ------------------------------------------------------------------ */
+
+static bool
+col_error(lk_error *err, const lk_column *c, int64_t i, const char *what)
+{
+	(void) c;
+	(void) i;
+	return lk_error_set(err, LK_ERR_UNSUPPORTED, "%s", what);
+}
+
+static const char hexd[] = "0123456789abcdef";
+
+static void
+put_hex(lk_buf *o, const uint8_t *p, int64_t n)
+{
+	lk_buf_reserve(o, (size_t) n * 2 + 2);
+	uint8_t *w = o->data + o->len;
+	for (int64_t k = 0; k < n; k++) {
+		*w++ = (uint8_t) hexd[p[k] >> 4];
+		*w++ = (uint8_t) hexd[p[k] & 15];
+	}
+	o->len += (size_t) n * 2;
+}
+
+static void
+put_uuid(lk_buf *o, const uint8_t *p)
+{
+	for (int k = 0; k < 16; k++) {
+		if (k == 4 || k == 6 || k == 8 || k == 10)
+			lk_buf_append_byte(o, '-');
+		put_hex(o, p + k, 1);
+	}
+}
+
+static bool
+is_uuid_binary(const lk_type *t)
+{
+	return t->id == LK_T_BINARY && t->ext == LK_EXT_UUID && t->fixed_len == 16;
+}
+
+/* Scalar text that never holds a special byte, written straight to o:
+ * boolean, integers, floats, decimal, date, timestamps, time. Returns 0 when
+ * the type is not such a scalar, -1 on error, 1 when written. */
+static int
+put_plain_scalar(lk_buf *o, const lk_column *c, int64_t i, bool json, lk_error *err)
+{
+	const lk_type *t = c->type;
+	char tmp[64];
+	switch (t->id) {
+	case LK_T_BOOLEAN: {
+		bool v = LK_COL_VALUES(c, uint8_t)[i] != 0;
+		if (json)
+			lk_buf_append_str(o, v ? "true" : "false");
+		else
+			lk_buf_append_byte(o, v ? 't' : 'f');
+		return 1;
+	}
+	case LK_T_BYTE:
+		if (t->is_unsigned)
+			put_u64(o, LK_COL_VALUES(c, uint8_t)[i]);
+		else
+			put_i64(o, LK_COL_VALUES(c, int8_t)[i]);
+		return 1;
+	case LK_T_SHORT:
+		if (t->is_unsigned)
+			put_u64(o, LK_COL_VALUES(c, uint16_t)[i]);
+		else
+			put_i64(o, LK_COL_VALUES(c, int16_t)[i]);
+		return 1;
+	case LK_T_INT:
+		if (t->is_unsigned)
+			put_u64(o, LK_COL_VALUES(c, uint32_t)[i]);
+		else
+			put_i64(o, LK_COL_VALUES(c, int32_t)[i]);
+		return 1;
+	case LK_T_LONG:
+		if (t->is_unsigned)
+			put_u64(o, LK_COL_VALUES(c, uint64_t)[i]);
+		else
+			put_i64(o, LK_COL_VALUES(c, int64_t)[i]);
+		return 1;
+	case LK_T_FLOAT:
+	case LK_T_DOUBLE: {
+		int n = t->id == LK_T_FLOAT ? pgl_format_float(LK_COL_VALUES(c, float)[i], tmp)
+									: pgl_format_double(LK_COL_VALUES(c, double)[i], tmp);
+		bool special = tmp[0] == 'N' || tmp[0] == 'I' || tmp[1] == 'I';
+		if (json && special) {
+			lk_buf_append_byte(o, '"');
+			lk_buf_append(o, tmp, (size_t) n);
+			lk_buf_append_byte(o, '"');
+		} else {
+			lk_buf_append(o, tmp, (size_t) n);
+		}
+		return 1;
+	}
+	case LK_T_DECIMAL:
+		lk_buf_append_str(o, lk_decimal_to_string(LK_COL_VALUES(c, lk_int128)[i], t->scale, tmp));
+		return 1;
+	case LK_T_DATE: {
+		bool bc;
+		if (json)
+			lk_buf_append_byte(o, '"');
+		put_date(o, LK_COL_VALUES(c, int32_t)[i], &bc);
+		if (bc)
+			lk_buf_append_str(o, " BC");
+		if (json)
+			lk_buf_append_byte(o, '"');
+		return 1;
+	}
+	case LK_T_TIMESTAMP:
+	case LK_T_TIMESTAMP_NTZ:
+	case LK_T_TIME: {
+		int64_t us;
+		if (!to_micros(t, LK_COL_VALUES(c, int64_t)[i], &us)) {
+			col_error(err, c, i, "timestamp with nanoseconds cannot be represented in "
+								 "PostgreSQL (microseconds)");
+			return -1;
+		}
+		if (json)
+			lk_buf_append_byte(o, '"');
+		if (t->id == LK_T_TIME) {
+			if (us < 0 || us > 86400000000LL) {
+				col_error(err, c, i, "time of day out of range");
+				return -1;
+			}
+			put_time_of_day(o, us);
+		} else if (t->id == LK_T_TIMESTAMP) {
+			put_timestamp(o, us, json ? 'T' : ' ', json ? "+00:00" : "+00");
+		} else {
+			put_timestamp(o, us, json ? 'T' : ' ', NULL);
+		}
+		if (json)
+			lk_buf_append_byte(o, '"');
+		return 1;
+	}
+	default:
+		return 0;
+	}
+}
+
+static bool
+nul_error(lk_error *err, const lk_column *c, int64_t i)
+{
+	return col_error(err, c, i, "string contains a NUL byte, which PostgreSQL text cannot hold");
+}
+
+/* JSON string of bytes p[0..n). */
+static bool
+put_json_string(lk_buf *o, const uint8_t *p, int64_t n, const lk_column *c, int64_t i,
+				lk_error *err)
+{
+	lk_buf_reserve(o, (size_t) n + 2);
+	lk_buf_append_byte(o, '"');
+	int64_t run = 0;
+	for (int64_t k = 0; k < n; k++) {
+		uint8_t ch = p[k];
+		if (ch >= 0x20 && ch != '"' && ch != '\\')
+			continue;
+		lk_buf_append(o, p + run, (size_t) (k - run));
+		run = k + 1;
+		switch (ch) {
+		case '"': lk_buf_append_str(o, "\\\""); break;
+		case '\\': lk_buf_append_str(o, "\\\\"); break;
+		case '\n': lk_buf_append_str(o, "\\n"); break;
+		case '\r': lk_buf_append_str(o, "\\r"); break;
+		case '\t': lk_buf_append_str(o, "\\t"); break;
+		case '\b': lk_buf_append_str(o, "\\b"); break;
+		case '\f': lk_buf_append_str(o, "\\f"); break;
+		case 0: return nul_error(err, c, i);
+		default: lk_buf_printf(o, "\\u%04x", ch); break;
+		}
+	}
+	lk_buf_append(o, p + run, (size_t) (n - run));
+	lk_buf_append_byte(o, '"');
+	return true;
+}
+
+static bool put_json(pgl_scratch *s, lk_buf *o, const lk_column *c, int64_t i, lk_error *err);
+
+/* Unescaped PostgreSQL input text of a non-null value (what a literal or
+ * an array element holds before quoting). */
+static bool
+put_raw(pgl_scratch *s, lk_buf *o, const lk_column *c, int64_t i, lk_error *err)
+{
+	int r = put_plain_scalar(o, c, i, false, err);
+	if (r)
+		return r > 0;
+	const lk_type *t = c->type;
+	switch (t->id) {
+	case LK_T_STRING: {
+		int64_t n;
+		const uint8_t *p = lk_column_bytes(c, i, &n);
+		if (n && memchr(p, 0, (size_t) n))
+			return nul_error(err, c, i);
+		lk_buf_append(o, p, (size_t) n);
+		return true;
+	}
+	case LK_T_BINARY: {
+		int64_t n;
+		const uint8_t *p = lk_column_bytes(c, i, &n);
+		if (is_uuid_binary(t) && n == 16) {
+			put_uuid(o, p);
+		} else {
+			lk_buf_append_str(o, "\\x");
+			put_hex(o, p, n);
+		}
+		return true;
+	}
+	case LK_T_ARRAY: {
+		const lk_column *e = &c->children[0];
+		if (!is_pg_array_element(e->type))
+			return put_json(s, o, c, i, err);
+		lk_buf_append_byte(o, '{');
+		for (int64_t k = c->offsets[i]; k < c->offsets[i + 1]; k++) {
+			if (k > c->offsets[i])
+				lk_buf_append_byte(o, ',');
+			if (lk_column_is_null(e, k)) {
+				lk_buf_append_str(o, "NULL");
+				continue;
+			}
+			lk_buf *el = &s->elem;
+			lk_buf_reset(el);
+			/* struct/map elements are jsonb: their JSON text */
+			bool ok = e->type->id == LK_T_STRUCT || e->type->id == LK_T_MAP
+						  ? put_json(s, el, e, k, err)
+						  : put_raw(s, el, e, k, err);
+			if (!ok)
+				return false;
+			bool quote = el->len == 0 ||
+						 (el->len == 4 && strncasecmp((const char *) el->data, "NULL", 4) == 0);
+			for (size_t q = 0; q < el->len && !quote; q++) {
+				uint8_t ch = el->data[q];
+				quote = ch == '"' || ch == '\\' || ch == '{' || ch == '}' || ch == ',' ||
+						ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\v' ||
+						ch == '\f';
+			}
+			if (!quote) {
+				lk_buf_append(o, el->data, el->len);
+				continue;
+			}
+			lk_buf_append_byte(o, '"');
+			for (size_t q = 0; q < el->len; q++) {
+				uint8_t ch = el->data[q];
+				if (ch == '"' || ch == '\\')
+					lk_buf_append_byte(o, '\\');
+				lk_buf_append_byte(o, ch);
+			}
+			lk_buf_append_byte(o, '"');
+		}
+		lk_buf_append_byte(o, '}');
+		return true;
+	}
+	case LK_T_STRUCT:
+	case LK_T_MAP:
+		return put_json(s, o, c, i, err);
+	default:
+		return col_error(err, c, i, "unsupported type");
+	}
+}
+
+/* JSON of a non-null value i of c. */
+static bool
+put_json_value(pgl_scratch *s, lk_buf *o, const lk_column *c, int64_t i, lk_error *err)
+{
+	if (lk_column_is_null(c, i)) {
+		lk_buf_append_str(o, "null");
+		return true;
+	}
+	int r = put_plain_scalar(o, c, i, true, err);
+	if (r)
+		return r > 0;
+	const lk_type *t = c->type;
+	int64_t n;
+	switch (t->id) {
+	case LK_T_STRING: {
+		const uint8_t *p = lk_column_bytes(c, i, &n);
+		return put_json_string(o, p, n, c, i, err);
+	}
+	case LK_T_BINARY: {
+		const uint8_t *p = lk_column_bytes(c, i, &n);
+		lk_buf_append_byte(o, '"');
+		if (is_uuid_binary(t) && n == 16) {
+			put_uuid(o, p);
+		} else {
+			lk_buf_append_str(o, "\\\\x");
+			put_hex(o, p, n);
+		}
+		lk_buf_append_byte(o, '"');
+		return true;
+	}
+	case LK_T_ARRAY:
+		lk_buf_append_byte(o, '[');
+		for (int64_t k = c->offsets[i]; k < c->offsets[i + 1]; k++) {
+			if (k > c->offsets[i])
+				lk_buf_append_str(o, ", ");
+			if (!put_json_value(s, o, &c->children[0], k, err))
+				return false;
+		}
+		lk_buf_append_byte(o, ']');
+		return true;
+	case LK_T_STRUCT:
+		lk_buf_append_byte(o, '{');
+		for (int f = 0; f < c->nchildren; f++) {
+			if (f)
+				lk_buf_append_str(o, ", ");
+			const char *name = t->children[f].name ? t->children[f].name : "";
+			if (!put_json_string(o, (const uint8_t *) name, (int64_t) strlen(name), c, i, err))
+				return false;
+			lk_buf_append_str(o, ": ");
+			if (!put_json_value(s, o, &c->children[f], i, err))
+				return false;
+		}
+		lk_buf_append_byte(o, '}');
+		return true;
+	case LK_T_MAP: {
+		const lk_column *kc = &c->children[0], *vc = &c->children[1];
+		lk_buf_append_byte(o, '{');
+		for (int64_t k = c->offsets[i]; k < c->offsets[i + 1]; k++) {
+			if (k > c->offsets[i])
+				lk_buf_append_str(o, ", ");
+			if (lk_column_is_null(kc, k)) {
+				lk_buf_append_str(o, "\"null\"");
+			} else if (kc->type->id == LK_T_STRING) {
+				const uint8_t *p = lk_column_bytes(kc, k, &n);
+				if (!put_json_string(o, p, n, kc, k, err))
+					return false;
+			} else {
+				/* the key's text, as a JSON string (keys of a JSON object
+				 * are strings) */
+				lk_buf key = LK_BUF_INIT;
+				bool ok = kc->type->id == LK_T_STRUCT || kc->type->id == LK_T_MAP ||
+								  kc->type->id == LK_T_ARRAY
+							  ? put_json_value(s, &key, kc, k, err)
+							  : put_raw(s, &key, kc, k, err);
+				if (ok)
+					ok = put_json_string(o, key.data, (int64_t) key.len, kc, k, err);
+				lk_buf_free(&key);
+				if (!ok)
+					return false;
+			}
+			lk_buf_append_str(o, ": ");
+			if (!put_json_value(s, o, vc, k, err))
+				return false;
+		}
+		lk_buf_append_byte(o, '}');
+		return true;
+	}
+	default:
+		return col_error(err, c, i, "unsupported type");
+	}
+}
+
+static bool
+put_json(pgl_scratch *s, lk_buf *o, const lk_column *c, int64_t i, lk_error *err)
+{
+	return put_json_value(s, o, c, i, err);
+}
+
+bool
+pgl_value_text(pgl_scratch *s, lk_buf *out, const lk_column *c, int64_t i, lk_error *err)
+{
+	return put_raw(s, out, c, i, err);
+}
+
+/* ---- COPY escaping ---------------------------------------------------------------- */
+
+/* 1 for the bytes COPY text must escape (and NUL, which is refused). */
+static const uint8_t copy_special[256] = {
+	[0] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1, ['\\'] = 1,
+};
+
+/* Append p[0..n) COPY-escaped; false when it holds a NUL byte. */
+static bool
+copy_escape(lk_buf *o, const uint8_t *p, int64_t n)
+{
+	lk_buf_reserve(o, (size_t) n + 8);
+	int64_t run = 0;
+	for (int64_t k = 0; k < n; k++) {
+		uint8_t ch = p[k];
+		if (!copy_special[ch])
+			continue;
+		lk_buf_append(o, p + run, (size_t) (k - run));
+		run = k + 1;
+		switch (ch) {
+		case '\t': lk_buf_append(o, "\\t", 2); break;
+		case '\n': lk_buf_append(o, "\\n", 2); break;
+		case '\r': lk_buf_append(o, "\\r", 2); break;
+		case '\\': lk_buf_append(o, "\\\\", 2); break;
+		default: return false;
+		}
+	}
+	lk_buf_append(o, p + run, (size_t) (n - run));
+	return true;
+}
+
+static bool
+put_field(pgl_scratch *s, lk_buf *o, const lk_column *c, int64_t i, lk_error *err)
+{
+	if (lk_column_is_null(c, i)) {
+		lk_buf_append(o, "\\N", 2);
+		return true;
+	}
+	int r = put_plain_scalar(o, c, i, false, err);
+	if (r)
+		return r > 0;
+	if (c->type->id == LK_T_STRING) {
+		int64_t n;
+		const uint8_t *p = lk_column_bytes(c, i, &n);
+		if (!copy_escape(o, p, n))
+			return nul_error(err, c, i);
+		return true;
+	}
+	if (c->type->id == LK_T_BINARY) {
+		/* "\x" → COPY-escaped "\\x", hex digits need no escaping */
+		int64_t n;
+		const uint8_t *p = lk_column_bytes(c, i, &n);
+		if (is_uuid_binary(c->type) && n == 16) {
+			put_uuid(o, p);
+		} else {
+			lk_buf_append(o, "\\\\x", 3);
+			put_hex(o, p, n);
+		}
+		return true;
+	}
+	lk_buf_reset(&s->text);
+	if (!put_raw(s, &s->text, c, i, err))
+		return false;
+	if (!copy_escape(o, s->text.data, (int64_t) s->text.len))
+		return nul_error(err, c, i);
+	return true;
+}
+
+void
+pgl_scratch_init(pgl_scratch *s)
+{
+	lk_buf_init(&s->text);
+	lk_buf_init(&s->elem);
+}
+
+void
+pgl_scratch_free(pgl_scratch *s)
+{
+	lk_buf_free(&s->text);
+	lk_buf_free(&s->elem);
+}
+
+bool
+pgl_format_rows(pgl_scratch *s, lk_buf *out, const lk_batch *b, int64_t from,
+				int64_t n, lk_error *err)
+{
+	for (int64_t i = from; i < from + n; i++) {
+		for (int j = 0; j < b->ncols; j++) {
+			if (j)
+				lk_buf_append_byte(out, '\t');
+			if (!put_field(s, out, &b->cols[j], i, err)) {
+				const char *name = b->schema->children[j].name;
+				return lk_error_where(err, "column \"%s\", row %" PRId64, name ? name : "?", i);
+			}
+		}
+		lk_buf_append_byte(out, '\n');
+	}
+	return true;
+}
+
+/* ---- COPY FROM STDIN ------------------------------------------------------------------ */
+
+static bool
+copy_send(pgl_copy *cp, lk_error *err)
+{
+	if (cp->buf.len == 0)
+		return true;
+	if (PQputCopyData(cp->conn->pg, (const char *) cp->buf.data, (int) cp->buf.len) != 1) {
+		cp->conn->broken = PQstatus(cp->conn->pg) == CONNECTION_BAD;
+		return lk_error_set(err, cp->conn->broken ? LK_ERR_IO : LK_ERR_PG,
+							"could not send COPY data: %s", PQerrorMessage(cp->conn->pg));
+	}
+	lk_buf_reset(&cp->buf);
+	return true;
+}
+
+bool
+pgl_copy_begin(pgl_copy *cp, pgc_conn *c, const char *copy_sql, lk_error *err)
+{
+	memset(cp, 0, sizeof(*cp));
+	cp->conn = c;
+	cp->flush_bytes = 1u << 20;
+	PGresult *res = PQexec(c->pg, copy_sql);
+	if (!res || PQresultStatus(res) != PGRES_COPY_IN) {
+		pgc_error_from_result(c, res, "could not start COPY", err);
+		PQclear(res);
+		return false;
+	}
+	PQclear(res);
+	pgl_scratch_init(&cp->scratch);
+	lk_buf_init(&cp->buf);
+	lk_buf_reserve(&cp->buf, cp->flush_bytes + 4096);
+	cp->active = true;
+	return true;
+}
+
+bool
+pgl_copy_batch(pgl_copy *cp, const lk_batch *b, lk_error *err)
+{
+	/* format in slices so the buffer stays near flush_bytes */
+	for (int64_t i = 0; i < b->nrows; i++) {
+		LK_FORWARD(pgl_format_rows(&cp->scratch, &cp->buf, b, i, 1, err));
+		if (cp->buf.len >= cp->flush_bytes)
+			LK_FORWARD(copy_send(cp, err));
+	}
+	cp->rows += b->nrows;
+	return true;
+}
+
+bool
+pgl_copy_put(pgl_copy *cp, const void *data, size_t n, lk_error *err)
+{
+	lk_buf_append(&cp->buf, data, n);
+	if (cp->buf.len >= cp->flush_bytes)
+		return copy_send(cp, err);
+	return true;
+}
+
+static void
+copy_release(pgl_copy *cp)
+{
+	pgl_scratch_free(&cp->scratch);
+	lk_buf_free(&cp->buf);
+	cp->active = false;
+}
+
+bool
+pgl_copy_end(pgl_copy *cp, int64_t *rows, lk_error *err)
+{
+	if (!cp->active)
+		return lk_error_set(err, LK_ERR_INTERNAL, "no COPY in progress");
+	bool ok = copy_send(cp, err);
+	PGconn *pg = cp->conn->pg;
+	if (PQputCopyEnd(pg, ok ? NULL : "lakesync: could not send data") != 1 && ok) {
+		ok = lk_error_set(err, LK_ERR_IO, "could not end COPY: %s", PQerrorMessage(pg));
+	}
+	PGresult *res;
+	bool got_error = false;
+	while ((res = PQgetResult(pg)) != NULL) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && !got_error) {
+			got_error = true;
+			if (ok)
+				pgc_error_from_result(cp->conn, res, "COPY failed", err);
+			ok = false;
+		} else if (ok && rows) {
+			*rows = strtoll(PQcmdTuples(res), NULL, 10);
+		}
+		PQclear(res);
+	}
+	copy_release(cp);
+	return ok;
+}
+
+void
+pgl_copy_abort(pgl_copy *cp, const char *why)
+{
+	if (!cp->active)
+		return;
+	PGconn *pg = cp->conn->pg;
+	PQputCopyEnd(pg, why ? why : "lakesync: aborted");
+	PGresult *res;
+	while ((res = PQgetResult(pg)) != NULL)
+		PQclear(res);
+	copy_release(cp);
+}
