@@ -1719,3 +1719,771 @@ Test(dwrite, vacuum_deletes_only_unreferenced_old_files)
 	cr_assert_eq(r.files_deleted, 0);
 	st_store_close(&st);
 }
+
+/* ======================================================================== *
+ * Driver for tests/oracle/delta_write.sh, tests/integration/delta_*.sh
+ *
+ *   LAKESYNC_DELTA_DRIVER="<mode> key=value ..." build/tests/test_delta_write \
+ *       --filter driver/run
+ *
+ *   append  table=DIR n=N rows=R app=NAME [del=D] [interval=I] [optimize=K]
+ *           create the driver table if absent (dv on); resume after the
+ *           txn version of appId "driver/NAME"; N commits of R rows, commit
+ *           k (k ≥ 1, k % D == 0) also deletes row (k-1, 0) by deletion
+ *           vector; OPTIMIZE after every K-th commit; prints
+ *           "commit K version V attempts A"
+ *   verify  table=DIR apps=a,b rows=R [del=D] [versions=V]
+ *           the rows are exactly those of the committed batches (from the
+ *           txn versions), each once; versions 0..latest contiguous, every
+ *           commit file parses, every checkpoint reads; prints "verify ok …"
+ *   optimize|checkpoint table=DIR
+ *   vacuum  table=DIR   (retention 0, forced)
+ *   oracle  table=DIR kind=types|parts step=create|delete|checkpoint|more|
+ *           optimize|vacuum   the oracle scenarios
+ *   dump    table=DIR out=FILE   rows through dl_scan → FILE (Parquet),
+ *           active files → FILE.files.json
+ * ======================================================================== */
+
+typedef struct dargs {
+	char mode[32];
+	char keys[24][32];
+	char vals[24][1024];
+	int n;
+} dargs;
+
+static dargs DA;
+
+static const char *
+arg(const char *k, const char *dflt)
+{
+	for (int i = 0; i < DA.n; i++)
+		if (strcmp(DA.keys[i], k) == 0)
+			return DA.vals[i];
+	return dflt;
+}
+
+static int64_t
+argi(const char *k, int64_t dflt)
+{
+	const char *v = arg(k, NULL);
+	return v ? strtoll(v, NULL, 10) : dflt;
+}
+
+static void
+parse_driver(const char *s)
+{
+	memset(&DA, 0, sizeof(DA));
+	char *copy = strdup(s), *save = NULL;
+	char *tok = strtok_r(copy, " ", &save);
+	if (tok)
+		snprintf(DA.mode, sizeof(DA.mode), "%s", tok);
+	while ((tok = strtok_r(NULL, " ", &save)) && DA.n < 24) {
+		char *eq = strchr(tok, '=');
+		if (!eq)
+			continue;
+		*eq = '\0';
+		snprintf(DA.keys[DA.n], 32, "%s", tok);
+		snprintf(DA.vals[DA.n], 1024, "%s", eq + 1);
+		DA.n++;
+	}
+	free(copy);
+}
+
+static void
+driver_store(st_store *st)
+{
+	const char *t = arg("table", NULL);
+	cr_assert_not_null(t, "table= is required");
+	lk_error err;
+	cr_assert(st_store_open(st, t, 0, &err), "%s", errs(&err));
+}
+
+/* app string, batch long, seq long, id long, v double, note string */
+static lk_type *
+driver_schema(void)
+{
+	lk_arena *a = &tarena;
+	lk_type *t = lk_type_struct(a, 6);
+	t->children[0] = fld("app", lk_type_new(a, LK_T_STRING), false);
+	t->children[1] = fld("batch", lk_type_new(a, LK_T_LONG), false);
+	t->children[2] = fld("seq", lk_type_new(a, LK_T_LONG), false);
+	t->children[3] = fld("id", lk_type_new(a, LK_T_LONG), false);
+	t->children[4] = fld("v", lk_type_new(a, LK_T_DOUBLE), true);
+	t->children[5] = fld("note", lk_type_new(a, LK_T_STRING), true);
+	return t;
+}
+
+static lk_batch *
+driver_rows(const lk_type *schema, const char *app, int64_t k, int64_t rows)
+{
+	lk_batch *b = lk_batch_new(schema);
+	char note[128];
+	for (int64_t i = 0; i < rows; i++) {
+		lk_column_append_bytes(&b->cols[0], app, (int64_t) strlen(app));
+		lk_column_append_i64(&b->cols[1], k);
+		lk_column_append_i64(&b->cols[2], i);
+		lk_column_append_i64(&b->cols[3], k * rows + i);
+		lk_column_append_f64(&b->cols[4], (double) (k * rows + i) * 0.25);
+		if (i % 5 == 4) {
+			lk_column_append_null(&b->cols[5]);
+		} else {
+			snprintf(note, sizeof(note), "row %s-%" PRId64 "-%" PRId64, app, k, i);
+			lk_column_append_bytes(&b->cols[5], note, (int64_t) strlen(note));
+		}
+	}
+	cr_assert(lk_batch_seal(b));
+	return b;
+}
+
+typedef struct find_ctx {
+	const char *app;
+	int64_t batch, seq;
+	int64_t row0;       /* physical row of the batch's first row */
+	int64_t found;      /* physical row, -1 */
+} find_ctx;
+
+static bool
+find_cb(void *ctx, const lk_batch *b, lk_error *err)
+{
+	find_ctx *f = ctx;
+	for (int64_t i = 0; i < b->nrows && f->found < 0; i++) {
+		int64_t len;
+		const uint8_t *p = lk_column_bytes(&b->cols[0], i, &len);
+		if ((size_t) len == strlen(f->app) && memcmp(p, f->app, (size_t) len) == 0 &&
+			LK_COL_VALUES(&b->cols[1], int64_t)[i] == f->batch &&
+			LK_COL_VALUES(&b->cols[2], int64_t)[i] == f->seq)
+			f->found = f->row0 + i;
+	}
+	f->row0 += b->nrows;
+	return true;
+}
+
+/* Physical row of (app, batch, seq) in the snapshot: *file, *row; false
+ * when absent (already deleted rows count as absent). */
+static bool
+find_row(st_store *st, const dl_snapshot *s, const dl_layout *l, const char *app,
+		 int64_t batch, int64_t seq, const dl_file **file, uint64_t *row)
+{
+	lk_error err;
+	for (size_t i = 0; i < s->nfiles; i++) {
+		find_ctx f = {app, batch, seq, 0, -1};
+		cr_assert(dl_data_file_read(st, l, s->files[i].path, NULL, NULL, find_cb, &f, &err),
+				  "%s", errs(&err));
+		if (f.found >= 0) {
+			dl_bitmap dv;
+			dl_bitmap_init(&dv);
+			bool dead = false;
+			if (s->files[i].add.has_dv) {
+				cr_assert(dl_dv_load(st, &s->files[i].add.dv, &dv, &err), "%s", errs(&err));
+				dead = dl_bitmap_contains(&dv, (uint64_t) f.found);
+			}
+			dl_bitmap_free(&dv);
+			if (dead)
+				return false;
+			*file = &s->files[i];
+			*row = (uint64_t) f.found;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void
+drv_append(void)
+{
+	st_store st;
+	driver_store(&st);
+	const char *app = arg("app", "a");
+	int64_t n = argi("n", 10), rows = argi("rows", 3), del = argi("del", 0);
+	int64_t opt_every = argi("optimize", 0);
+	lk_error err;
+	dl_table_options o;
+	dl_table_options_init(&o);
+	o.deletion_vectors = true;
+	o.checkpoint_interval = argi("interval", 0);
+	if (!dl_table_create(&st, driver_schema(), &o, &err))
+		cr_assert_eq(err.code, LK_ERR_CONFLICT, "%s", errs(&err));
+	char app_id[128];
+	snprintf(app_id, sizeof(app_id), "driver/%s", app);
+	dl_snapshot *s = snap(&st, -1);
+	int64_t k = dl_snapshot_txn_version(s, app_id) + 1;
+	dl_commit *prev = NULL;
+	for (int64_t done = 0; done < n; done++, k++) {
+		bool deletes = del > 0 && k > 0 && k % del == 0;
+		dl_commit *c;
+		if (deletes || !prev) {
+			if (!s)
+				s = snap(&st, -1);
+			c = dl_commit_begin(&st, s, deletes ? "MERGE" : "WRITE");
+		} else {
+			c = dl_commit_next(prev, "WRITE");
+		}
+		cr_assert(dl_commit_set_txn(c, app_id, k, &err), "%s", errs(&err));
+		lk_batch *b = driver_rows(dl_commit_schema(c)->type, app, k, rows);
+		cr_assert(dl_write_batch(c, b, NULL, &err), "%s", errs(&err));
+		if (deletes) {
+			const dl_layout *l;
+			cr_assert(dl_commit_layout(c, &l, &err), "%s", errs(&err));
+			const dl_file *f;
+			uint64_t row;
+			cr_assert(find_row(&st, s, l, app, k - 1, 0, &f, &row),
+					  "row (%s, %" PRId64 ", 0) not found", app, k - 1);
+			cr_assert(dl_delete_rows(c, &f->add, &row, 1, &err), "%s", errs(&err));
+		}
+		dl_commit_options co;
+		dl_commit_options_init(&co);
+		co.max_attempts = 100000;
+		cr_assert(dl_commit_run(c, &co, &err), "%s", errs(&err));
+		printf("commit %" PRId64 " version %" PRId64 " attempts %d\n", k, dl_commit_version(c),
+			   dl_commit_attempts(c));
+		fflush(stdout);
+		lk_batch_free(b);
+		dl_commit_free(prev);
+		prev = c;
+		if (s) {
+			dl_snapshot_free(s);
+			s = NULL;
+		}
+		if (opt_every > 0 && k % opt_every == opt_every - 1) {
+			dl_optimize_result r;
+			cr_assert(dl_optimize(&st, NULL, &r, &err), "%s", errs(&err));
+			printf("optimize version %" PRId64 "\n", r.version);
+			fflush(stdout);
+			dl_commit_free(prev);
+			prev = NULL;
+		}
+	}
+	dl_commit_free(prev);
+	if (s)
+		dl_snapshot_free(s);
+	st_store_close(&st);
+}
+
+static void
+check_log_files(st_store *st, int64_t *latest)
+{
+	lk_arena a;
+	lk_arena_init(&a, 0);
+	dl_log_file *f;
+	size_t n;
+	lk_error err;
+	cr_assert(dl_log_list(st, &a, &f, &n, &err), "%s", errs(&err));
+	int64_t expect = 0;
+	for (size_t i = 0; i < n; i++) {
+		char path[600];
+		snprintf(path, sizeof(path), "_delta_log/%s", f[i].name);
+		if (f[i].kind == DL_LOG_COMMIT) {
+			cr_assert_eq(f[i].version, expect, "version %" PRId64 " missing", expect);
+			expect++;
+			char *text = slurp(st, path);
+			cr_assert_not_null(text);
+			dl_action *acts;
+			size_t na;
+			cr_assert(dl_actions_parse(text, strlen(text), path, &a, &acts, &na, &err), "%s",
+					  errs(&err));
+			cr_assert_gt(na, 0, "%s is empty", path);
+			cr_assert_eq(acts[0].type, DL_ACT_COMMIT_INFO, "%s", path);
+			cr_assert_eq(text[strlen(text) - 1], '\n', "%s is not complete", path);
+			free(text);
+		} else if (f[i].kind == DL_LOG_CHECKPOINT) {
+			count_ctx cc = {{0}};
+			cr_assert(dl_checkpoint_read_parquet(st, path, &a, count_cb, &cc, &err), "%s",
+					  errs(&err));
+			cr_assert_eq(cc.n[DL_ACT_PROTOCOL], 1);
+			cr_assert_eq(cc.n[DL_ACT_METADATA], 1);
+		}
+	}
+	*latest = expect - 1;
+	lk_arena_free(&a);
+}
+
+static void
+drv_verify(void)
+{
+	st_store st;
+	driver_store(&st);
+	int64_t rows = argi("rows", 3), del = argi("del", 0);
+	int64_t latest;
+	check_log_files(&st, &latest);
+	if (arg("versions", NULL))
+		cr_assert_eq(latest, argi("versions", 0), "latest version %" PRId64, latest);
+	dl_snapshot *s = snap(&st, -1);
+	cr_assert_eq(s->version, latest);
+	char apps[1024];
+	snprintf(apps, sizeof(apps), "%s", arg("apps", "a"));
+	char *names[16];
+	int napps = 0;
+	for (char *sv, *t = strtok_r(apps, ",", &sv); t && napps < 16; t = strtok_r(NULL, ",", &sv))
+		names[napps++] = t;
+	int64_t kmax[16];
+	uint8_t *seen[16];
+	int64_t expect_total = 0;
+	for (int i = 0; i < napps; i++) {
+		char app_id[128];
+		snprintf(app_id, sizeof(app_id), "driver/%s", names[i]);
+		kmax[i] = dl_snapshot_txn_version(s, app_id);
+		seen[i] = calloc((size_t) ((kmax[i] + 1) * rows + 1), 1);
+		int64_t deleted = 0;
+		for (int64_t k = 1; del > 0 && k <= kmax[i]; k++)
+			if (k % del == 0)
+				deleted++;
+		expect_total += (kmax[i] + 1) * rows - deleted;
+	}
+	dl_scan *sc;
+	lk_error err;
+	cr_assert(dl_scan_open(s, &sc, &err), "%s", errs(&err));
+	int64_t total = 0;
+	for (;;) {
+		lk_batch *b;
+		cr_assert(dl_scan_next(sc, &b, &err), "%s", errs(&err));
+		if (!b)
+			break;
+		for (int64_t r = 0; r < b->nrows; r++) {
+			int64_t len;
+			const uint8_t *p = lk_column_bytes(&b->cols[0], r, &len);
+			int64_t k = LK_COL_VALUES(&b->cols[1], int64_t)[r];
+			int64_t q = LK_COL_VALUES(&b->cols[2], int64_t)[r];
+			int ai = -1;
+			for (int i = 0; i < napps; i++)
+				if ((size_t) len == strlen(names[i]) && memcmp(p, names[i], (size_t) len) == 0)
+					ai = i;
+			cr_assert_geq(ai, 0, "row of an unknown app %.*s", (int) len, p);
+			cr_assert(k >= 0 && k <= kmax[ai] && q >= 0 && q < rows,
+					  "row (%s, %" PRId64 ", %" PRId64 ") of an uncommitted batch (txn %" PRId64 ")",
+					  names[ai], k, q, kmax[ai]);
+			cr_assert(!(del > 0 && q == 0 && k + 1 <= kmax[ai] && (k + 1) % del == 0),
+					  "deleted row (%s, %" PRId64 ", 0) is visible", names[ai], k);
+			cr_assert_eq(LK_COL_VALUES(&b->cols[3], int64_t)[r], k * rows + q);
+			cr_assert_not(seen[ai][k * rows + q], "row (%s, %" PRId64 ", %" PRId64 ") twice",
+						  names[ai], k, q);
+			seen[ai][k * rows + q] = 1;
+			total++;
+		}
+	}
+	cr_assert_eq(total, expect_total, "%" PRId64 " rows, expected %" PRId64, total, expect_total);
+	printf("verify ok rows=%" PRId64 " version=%" PRId64 " files=%zu checkpoint=%" PRId64 "\n",
+		   total, s->version, s->nfiles, s->checkpoint_version);
+	for (int i = 0; i < napps; i++) {
+		printf("app %s txn %" PRId64 "\n", names[i], kmax[i]);
+		free(seen[i]);
+	}
+	fflush(stdout);
+	dl_scan_free(sc);
+	dl_snapshot_free(s);
+	st_store_close(&st);
+}
+
+static void
+drv_maint(void)
+{
+	st_store st;
+	driver_store(&st);
+	lk_error err;
+	if (!strcmp(DA.mode, "optimize")) {
+		dl_optimize_result r;
+		cr_assert(dl_optimize(&st, NULL, &r, &err), "%s", errs(&err));
+		printf("optimize version %" PRId64 " removed %" PRId64 " added %" PRId64 "\n", r.version,
+			   r.files_removed, r.files_added);
+	} else if (!strcmp(DA.mode, "checkpoint")) {
+		dl_checkpoint_result r;
+		cr_assert(dl_checkpoint_write(&st, -1, &r, &err), "%s", errs(&err));
+		printf("checkpoint version %" PRId64 "\n", r.version);
+	} else {
+		dl_vacuum_options o;
+		dl_vacuum_options_init(&o);
+		o.retention_ms = 0;
+		o.force = true;
+		o.now_ms = dl_now_ms() + 1000;
+		dl_vacuum_result r;
+		cr_assert(dl_vacuum(&st, &o, &r, &err), "%s", errs(&err));
+		printf("vacuum deleted %" PRId64 "\n", r.files_deleted);
+	}
+	fflush(stdout);
+	st_store_close(&st);
+}
+
+/* ---- oracle scenarios ---------------------------------------------------------------- */
+
+static lk_type *
+types_schema(void)
+{
+	lk_arena *a = &tarena;
+	lk_type *z = lk_type_struct(a, 1);
+	z->children[0] = fld("w", lk_type_new(a, LK_T_DOUBLE), true);
+	lk_type *st = lk_type_struct(a, 3);
+	st->children[0] = fld("x", lk_type_new(a, LK_T_INT), true);
+	st->children[1] = fld("y", lk_type_new(a, LK_T_STRING), true);
+	st->children[2] = fld("z", z, true);
+	lk_type *t = lk_type_struct(a, 17);
+	t->children[0] = fld("id", lk_type_new(a, LK_T_LONG), false);
+	t->children[1] = fld("i", lk_type_new(a, LK_T_INT), true);
+	t->children[2] = fld("sh", lk_type_new(a, LK_T_SHORT), true);
+	t->children[3] = fld("by", lk_type_new(a, LK_T_BYTE), true);
+	t->children[4] = fld("b", lk_type_new(a, LK_T_BOOLEAN), true);
+	t->children[5] = fld("f", lk_type_new(a, LK_T_FLOAT), true);
+	t->children[6] = fld("d", lk_type_new(a, LK_T_DOUBLE), true);
+	t->children[7] = fld("dec", lk_type_decimal(a, 10, 2), true);
+	t->children[8] = fld("dec2", lk_type_decimal(a, 30, 6), true);
+	t->children[9] = fld("s", lk_type_new(a, LK_T_STRING), true);
+	t->children[10] = fld("bin", lk_type_new(a, LK_T_BINARY), true);
+	t->children[11] = fld("dt", lk_type_new(a, LK_T_DATE), true);
+	t->children[12] = fld("ts", lk_type_new(a, LK_T_TIMESTAMP), true);
+	t->children[13] = fld("ntz", lk_type_new(a, LK_T_TIMESTAMP_NTZ), true);
+	t->children[14] = fld("st", st, true);
+	t->children[15] = fld("arr", lk_type_array(a, lk_type_new(a, LK_T_INT), true), true);
+	t->children[16] = fld("m", lk_type_map(a, lk_type_new(a, LK_T_STRING),
+										   lk_type_new(a, LK_T_LONG), true), true);
+	return t;
+}
+
+static void
+ap_text(lk_column *c, const char *s)
+{
+	lk_column_append_bytes(c, s, (int64_t) strlen(s));
+}
+
+static lk_batch *
+types_rows(const lk_type *schema, int64_t from, int64_t to)
+{
+	lk_batch *b = lk_batch_new(schema);
+	char buf[128];
+	for (int64_t id = from; id < to; id++) {
+		lk_column *c = b->cols;
+		lk_column_append_i64(&c[0], id);
+		if (id % 13 == 1)
+			lk_column_append_null(&c[1]);
+		else
+			lk_column_append_i32(&c[1], (int32_t) (id * 7919 % 100000 - 50000));
+		int16_t sh = (int16_t) (id % 30000 - 15000);
+		lk_column_append_fixed(&c[2], &sh);
+		int8_t by = (int8_t) (id % 256 - 128);
+		lk_column_append_fixed(&c[3], &by);
+		if (id % 10 == 9)
+			lk_column_append_null(&c[4]);
+		else
+			lk_column_append_bool(&c[4], id % 3 == 0);
+		if (id % 17 == 3)
+			lk_column_append_null(&c[5]);
+		else
+			lk_column_append_f64(&c[5], (float) (id * 1.5 - 100.1));
+		double d = id % 50 == 7 ? NAN : id % 50 == 8 ? INFINITY : id % 50 == 9 ? -INFINITY
+																		   : (double) id / 3.0;
+		lk_column_append_f64(&c[6], d);
+		lk_column_append_i128(&c[7], (lk_int128) (id * 1234 - 50000));
+		lk_int128 big = (lk_int128) id * 100000000000000000LL * 1000 + id;
+		lk_column_append_i128(&c[8], id % 2 ? -big : big);
+		switch (id % 4) {
+		case 0: snprintf(buf, sizeof(buf), "plain-%" PRId64, id); ap_text(&c[9], buf); break;
+		case 1: snprintf(buf, sizeof(buf), "\xc3\xbcn\xc3\xaf-%" PRId64 "-\xe2\x82\xac", id);
+				ap_text(&c[9], buf); break;
+		case 2: snprintf(buf, sizeof(buf), "long-long-long-long-long-long-long-%06" PRId64, id);
+				ap_text(&c[9], buf); break;
+		default:
+			if (id % 8 == 3)
+				lk_column_append_null(&c[9]);
+			else
+				ap_text(&c[9], "");
+		}
+		if (id % 9 == 4) {
+			lk_column_append_null(&c[10]);
+		} else {
+			uint8_t bin[3] = {(uint8_t) id, 0, (uint8_t) (id >> 8)};
+			lk_column_append_bytes(&c[10], bin, 3);
+		}
+		lk_column_append_i32(&c[11], (int32_t) (id * 37 - 25000));
+		lk_column_append_i64(&c[12], (id - 100) * 86400000000LL / 7 + id);
+		lk_column_append_i64(&c[13], id * 3600000000LL + 123456);
+		lk_column *st = &c[14];
+		if (id % 19 == 2) {
+			lk_column_append_null(st);
+		} else {
+			lk_column_append_i32(&st->children[0], (int32_t) id);
+			if (id % 3 == 0) {
+				lk_column_append_null(&st->children[1]);
+			} else {
+				snprintf(buf, sizeof(buf), "y%" PRId64, id);
+				ap_text(&st->children[1], buf);
+			}
+			lk_column *z = &st->children[2];
+			if (id % 5 == 1) {
+				lk_column_append_null(z);
+			} else {
+				lk_column_append_f64(&z->children[0], (double) id * 0.1);
+				lk_column_append_struct(z);
+			}
+			lk_column_append_struct(st);
+		}
+		lk_column *arr = &c[15];
+		if (id % 6 == 5) {
+			lk_column_append_null(arr);
+		} else {
+			for (int k = 0; k < id % 4; k++) {
+				if (id % 7 == 0 && k == 1)
+					lk_column_append_null(&arr->children[0]);
+				else
+					lk_column_append_i32(&arr->children[0], (int32_t) (id + k));
+			}
+			lk_column_append_list(arr);
+		}
+		lk_column *m = &c[16];
+		if (id % 8 == 7) {
+			lk_column_append_null(m);
+		} else {
+			for (int k = 0; k <= id % 3; k++) {
+				snprintf(buf, sizeof(buf), "k%d", k);
+				ap_text(&m->children[0], buf);
+				lk_column_append_i64(&m->children[1], id + k);
+			}
+			lk_column_append_list(m);
+		}
+	}
+	cr_assert(lk_batch_seal(b));
+	return b;
+}
+
+static lk_type *
+parts_schema(void)
+{
+	lk_arena *a = &tarena;
+	lk_type *t = lk_type_struct(a, 5);
+	t->children[0] = fld("id", lk_type_new(a, LK_T_LONG), false);
+	t->children[1] = fld("p", lk_type_new(a, LK_T_STRING), true);
+	t->children[2] = fld("d", lk_type_new(a, LK_T_DATE), true);
+	t->children[3] = fld("v", lk_type_new(a, LK_T_DOUBLE), true);
+	t->children[4] = fld("note", lk_type_new(a, LK_T_STRING), true);
+	return t;
+}
+
+static lk_batch *
+parts_rows(const lk_type *schema, int64_t from, int64_t to)
+{
+	static const char *const pv[] = {"a/b", NULL, "x=y", "plain", "\xc3\xa9 t%:"};
+	lk_batch *b = lk_batch_new(schema);
+	char buf[64];
+	for (int64_t id = from; id < to; id++) {
+		lk_column_append_i64(&b->cols[0], id);
+		if (pv[id % 5])
+			ap_text(&b->cols[1], pv[id % 5]);
+		else
+			lk_column_append_null(&b->cols[1]);
+		if (id % 11 == 10)
+			lk_column_append_null(&b->cols[2]);
+		else
+			lk_column_append_i32(&b->cols[2], (int32_t) (19000 + (id / 7) % 3));
+		lk_column_append_f64(&b->cols[3], (double) id * 1.5);
+		snprintf(buf, sizeof(buf), "n%" PRId64, id);
+		ap_text(&b->cols[4], buf);
+	}
+	cr_assert(lk_batch_seal(b));
+	return b;
+}
+
+static bool is_types;
+
+static void
+oracle_append(st_store *st, int64_t from, int64_t to)
+{
+	dl_snapshot *s = snap(st, -1);
+	dl_commit *c = dl_commit_begin(st, s, "WRITE");
+	lk_batch *b = is_types ? types_rows(s->schema.type, from, to)
+						   : parts_rows(s->schema.type, from, to);
+	lk_error err;
+	cr_assert(dl_write_batch(c, b, NULL, &err), "%s", errs(&err));
+	cr_assert(dl_commit_run(c, NULL, &err), "%s", errs(&err));
+	lk_batch_free(b);
+	dl_commit_free(c);
+	dl_snapshot_free(s);
+}
+
+/* The active file whose stats say min id == id (types: one file per append). */
+static const dl_file *
+file_with_min_id(const dl_snapshot *s, int64_t id)
+{
+	char needle[64];
+	snprintf(needle, sizeof(needle), "\"minValues\":{\"id\":%" PRId64 ",", id);
+	for (size_t i = 0; i < s->nfiles; i++)
+		if (s->files[i].add.stats && strstr(s->files[i].add.stats, needle))
+			return &s->files[i];
+	cr_assert_fail("no file starts at id %" PRId64, id);
+	return NULL;
+}
+
+static void
+oracle_delete(st_store *st, const dl_file *(*pick)(const dl_snapshot *, int64_t), int64_t key,
+			  const uint64_t *rows, size_t n, bool whole)
+{
+	dl_snapshot *s = snap(st, -1);
+	dl_commit *c = dl_commit_begin(st, s, whole ? "DELETE" : "DELETE");
+	lk_error err;
+	const dl_file *f = pick(s, key);
+	if (whole)
+		cr_assert(dl_remove_file(c, &f->add, true, &err), "%s", errs(&err));
+	else
+		cr_assert(dl_delete_rows(c, &f->add, rows, n, &err), "%s", errs(&err));
+	cr_assert(dl_commit_run(c, NULL, &err), "%s", errs(&err));
+	dl_commit_free(c);
+	dl_snapshot_free(s);
+}
+
+/* parts: the key-th active file in path order */
+static const dl_file *
+file_nth(const dl_snapshot *s, int64_t k)
+{
+	cr_assert_lt((size_t) k, s->nfiles);
+	return &s->files[k];
+}
+
+static void
+drv_oracle(void)
+{
+	st_store st;
+	driver_store(&st);
+	is_types = strcmp(arg("kind", "types"), "types") == 0;
+	const char *step = arg("step", "create");
+	lk_error err;
+	if (!strcmp(step, "create")) {
+		dl_table_options o;
+		dl_table_options_init(&o);
+		const char *pc[] = {"p", "d"};
+		if (is_types) {
+			o.deletion_vectors = true;
+		} else {
+			o.change_data_feed = true;
+			o.partition_columns = pc;
+			o.npartition_columns = 2;
+		}
+		cr_assert(dl_table_create(&st, is_types ? types_schema() : parts_schema(), &o, &err),
+				  "%s", errs(&err));
+		oracle_append(&st, 0, 100);
+		oracle_append(&st, 100, 200);
+		oracle_append(&st, 200, 250);
+	} else if (!strcmp(step, "delete")) {
+		uint64_t r1[] = {3, 10, 50}, r2[] = {10, 11, 99}, r3[] = {0};
+		if (is_types) {
+			oracle_delete(&st, file_with_min_id, 0, r1, 3, false);
+			oracle_delete(&st, file_with_min_id, 0, r2, 3, false);
+			oracle_delete(&st, file_with_min_id, 100, NULL, 0, true);
+			oracle_delete(&st, file_with_min_id, 200, r3, 1, false);
+		} else {
+			oracle_delete(&st, file_nth, 0, r3, 1, false);
+			oracle_delete(&st, file_nth, 3, r3, 1, false);
+			oracle_delete(&st, file_nth, 5, NULL, 0, true);
+		}
+		oracle_append(&st, 250, 300);
+	} else if (!strcmp(step, "checkpoint")) {
+		dl_checkpoint_result r;
+		cr_assert(dl_checkpoint_write(&st, -1, &r, &err), "%s", errs(&err));
+	} else if (!strcmp(step, "more")) {
+		oracle_append(&st, 300, 350);
+		uint64_t r[] = {1, 2};
+		if (is_types) {
+			oracle_delete(&st, file_with_min_id, 300, r, 2, false);
+		} else {
+			/* a delete and an insert in one commit: cdc has both */
+			dl_snapshot *s = snap(&st, -1);
+			dl_commit *c = dl_commit_begin(&st, s, "MERGE");
+			cr_assert(dl_delete_rows(c, &s->files[1].add, r, 1, &err), "%s", errs(&err));
+			lk_batch *b = parts_rows(s->schema.type, 350, 360);
+			cr_assert(dl_write_batch(c, b, NULL, &err), "%s", errs(&err));
+			cr_assert(dl_commit_run(c, NULL, &err), "%s", errs(&err));
+			lk_batch_free(b);
+			dl_commit_free(c);
+			dl_snapshot_free(s);
+		}
+	} else if (!strcmp(step, "optimize")) {
+		dl_optimize_result r;
+		cr_assert(dl_optimize(&st, NULL, &r, &err), "%s", errs(&err));
+		cr_assert_gt(r.files_removed, 0);
+	} else if (!strcmp(step, "vacuum")) {
+		dl_vacuum_options o;
+		dl_vacuum_options_init(&o);
+		o.retention_ms = 0;
+		o.force = true;
+		o.now_ms = dl_now_ms() + 1000;
+		dl_vacuum_result r;
+		cr_assert(dl_vacuum(&st, &o, &r, &err), "%s", errs(&err));
+		cr_assert_gt(r.files_deleted, 0);
+	} else {
+		cr_assert_fail("unknown step %s", step);
+	}
+	st_store_close(&st);
+}
+
+static void
+drv_dump(void)
+{
+	st_store st;
+	driver_store(&st);
+	const char *out = arg("out", NULL);
+	cr_assert_not_null(out);
+	dl_snapshot *s = snap(&st, -1);
+	lk_error err;
+	pq_output po;
+	cr_assert(pq_output_open_file(&po, out, &err), "%s", errs(&err));
+	pq_writer_options wo;
+	pq_writer_options_init(&wo);
+	pq_writer *w = pq_writer_open(&po, s->schema.type, &wo, &err);
+	cr_assert_not_null(w, "%s", errs(&err));
+	dl_scan *sc;
+	cr_assert(dl_scan_open(s, &sc, &err), "%s", errs(&err));
+	int64_t rows = 0;
+	for (;;) {
+		lk_batch *b;
+		cr_assert(dl_scan_next(sc, &b, &err), "%s", errs(&err));
+		if (!b)
+			break;
+		cr_assert(pq_writer_write(w, b, &err), "%s", errs(&err));
+		rows += b->nrows;
+	}
+	cr_assert(pq_writer_close(w, true, NULL, &err), "%s", errs(&err));
+	pq_writer_free(w);
+	dl_scan_free(sc);
+	char fp[1100];
+	snprintf(fp, sizeof(fp), "%s.files.json", out);
+	FILE *f = fopen(fp, "w");
+	cr_assert_not_null(f);
+	for (size_t i = 0; i < s->nfiles; i++) {
+		const dl_add *a = &s->files[i].add;
+		lk_buf b = LK_BUF_INIT;
+		lk_buf_printf(&b, "{\"path\":\"%s\",\"size\":%" PRId64 ",\"dv\":", a->path, a->size);
+		if (a->has_dv)
+			lk_buf_printf(&b, "\"%s\",\"card\":%" PRId64, dl_dv_unique_id(&a->dv, &s->arena),
+						  a->dv.cardinality);
+		else
+			lk_buf_append_str(&b, "null,\"card\":0");
+		lk_buf_append_str(&b, "}\n");
+		/* encoded paths and z85 ids hold no '"' or '\\' */
+		cr_assert_eq(fwrite(b.data, 1, b.len, f), b.len);
+		lk_buf_free(&b);
+	}
+	fclose(f);
+	printf("dump rows=%" PRId64 " files=%zu version=%" PRId64 " checkpoint=%" PRId64 "\n", rows,
+		   s->nfiles, s->version, s->checkpoint_version);
+	fflush(stdout);
+	dl_snapshot_free(s);
+	st_store_close(&st);
+}
+
+TestSuite(driver, .init = setup, .fini = teardown);
+
+Test(driver, run, .timeout = 600)
+{
+	const char *d = getenv("LAKESYNC_DELTA_DRIVER");
+	if (!d)
+		cr_skip_test("a tool for tests/oracle and tests/integration scripts "
+					 "(LAKESYNC_DELTA_DRIVER unset)");
+	parse_driver(d);
+	if (!strcmp(DA.mode, "append"))
+		drv_append();
+	else if (!strcmp(DA.mode, "verify"))
+		drv_verify();
+	else if (!strcmp(DA.mode, "optimize") || !strcmp(DA.mode, "checkpoint") ||
+			 !strcmp(DA.mode, "vacuum"))
+		drv_maint();
+	else if (!strcmp(DA.mode, "oracle"))
+		drv_oracle();
+	else if (!strcmp(DA.mode, "dump"))
+		drv_dump();
+	else
+		cr_assert_fail("unknown driver mode \"%s\"", DA.mode);
+}
