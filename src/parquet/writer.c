@@ -68,6 +68,7 @@
 #define PAGE_MAX_LEVELS (128 * 1024) /* values per page (levels incl. nulls) */
 #define SEGMENT_ROWS 8192            /* rows between row-group size checks */
 #define MAX_NESTING 64
+#define HDR_SLOT 96                  /* bytes reserved for a data page header */
 #define JULIAN_EPOCH_DAY 2440588     /* julian day number of 1970-01-01 */
 
 /* ---- codec names, options ---------------------------------------------- */
@@ -626,7 +627,8 @@ typedef struct wleaf {
 	int64_t nlev, levcap;
 	uint32_t *idx;           /* dictionary indices */
 	int64_t nidx, idxcap;
-	lk_buf plain;            /* PLAIN values (booleans: one byte each) */
+	lk_buf plain;            /* [hroom][PLAIN values] (booleans: a byte each) */
+	size_t hroom;            /* room in front of the values for the levels */
 	int64_t page_values;     /* values incl. nulls (= levels when present) */
 	int64_t page_nulls;
 	int64_t page_rows;
@@ -637,7 +639,9 @@ typedef struct wleaf {
 	int64_t seen_rows, seen_plain;
 
 	/* the chunk of the current row group */
-	lk_buf chunk;            /* encoded data pages, headers included */
+	lk_buf chunk;            /* encoded data pages: [slot with header][body]… */
+	struct page_ref { size_t at, len; } *pages;   /* header + body in chunk */
+	int npages, pagecap;
 	int64_t chunk_uncomp, chunk_comp, chunk_values;
 	int32_t pages_dict, pages_plain;
 	bool dict_mode;
@@ -675,6 +679,8 @@ struct pq_writer {
 	bool failed, closed;
 	pq_column_stats *info_stats;
 };
+
+static void plain_reset(wleaf *L);
 
 static bool
 leaf_error(const wleaf *L, lk_error *err, lk_error_code code, const char *msg)
@@ -1071,6 +1077,14 @@ walk_field(pq_writer *w, walk_ctx *c, const lk_field *f, const char *name,
 	L->dict.width = L->type_length;
 	L->dict_mode = w->opt.dictionary && L->phys != PQ_BOOLEAN;
 	L->row_est = 0;
+	/* room for the levels of a full page in front of PLAIN values: RLE
+	 * hybrid needs at most (bit width + 2) bits per value plus headers */
+	if (L->max_def > 0 || L->max_rep > 0) {
+		size_t bits = (size_t) (pq_bit_width((uint64_t) L->max_def) +
+								pq_bit_width((uint64_t) L->max_rep) + 2);
+		L->hroom = ((PAGE_MAX_LEVELS * bits / 8 + 64) + 15) & ~(size_t) 15;
+	}
+	plain_reset(L);
 	return true;
 }
 
@@ -1427,6 +1441,21 @@ idx_reserve(wleaf *L, int64_t n)
 		cap *= 2;
 	L->idx = lk_xrealloc(L->idx, (size_t) cap * sizeof(uint32_t));
 	L->idxcap = cap;
+}
+
+/* Empty the page's PLAIN buffer, keeping the room for the levels. */
+static void
+plain_reset(wleaf *L)
+{
+	lk_buf_reset(&L->plain);
+	lk_buf_reserve(&L->plain, L->hroom + 4096);
+	L->plain.len = L->hroom;
+}
+
+static inline size_t
+plain_len(const wleaf *L)
+{
+	return L->plain.len - L->hroom;
 }
 
 static void
@@ -1954,9 +1983,9 @@ page_estimate(const pq_writer *w, const wleaf *L)
 	if (L->dict_mode)
 		est += (L->nidx * dict_bit_width(&L->dict) + 7) / 8;
 	else if (L->phys == PQ_BOOLEAN)
-		est += (int64_t) (L->plain.len + 7) / 8;
+		est += (int64_t) (plain_len(L) + 7) / 8;
 	else
-		est += (int64_t) L->plain.len;
+		est += (int64_t) plain_len(L);
 	(void) w;
 	return est + 16;
 }
@@ -1969,7 +1998,13 @@ compress_into(pq_writer *w, const uint8_t *src, size_t n, lk_buf *out,
 					   out, err);
 }
 
-/* Close the page being filled: encode, compress, append to the chunk. */
+/*
+ * Close the page being filled: encode, compress, append to the chunk.
+ * Copies avoided: PLAIN values are compressed where they were gathered (the
+ * levels go in the room kept in front of them), and the compressed body is
+ * written straight into the chunk behind a slot where the header goes once
+ * its sizes are known.
+ */
 static bool
 page_flush(pq_writer *w, wleaf *L, lk_error *err)
 {
@@ -1977,10 +2012,12 @@ page_flush(pq_writer *w, wleaf *L, lk_error *err)
 		return true;
 
 	bool v2 = w->opt.data_page_version == 2;
+	bool raw = w->opt.codec == PQ_CODEC_UNCOMPRESSED;
 	lk_buf *body = &w->body;
 	int64_t nonnull = L->page_values - L->page_nulls;
 	int64_t est = page_estimate(w, L);
 
+	/* levels into body */
 	lk_buf_reset(body);
 	size_t rep_len = 0, def_len = 0;
 	if (L->max_rep > 0)
@@ -1989,36 +2026,59 @@ page_flush(pq_writer *w, wleaf *L, lk_error *err)
 		def_len = encode_levels(body, L->def, L->nlev, L->max_def, v2);
 	size_t lvl_len = body->len;
 
+	/* values: encoded after the levels, or in place in L->plain */
 	pq_encoding enc = PQ_ENC_PLAIN;
+	bool in_plain = false;
 	if (L->dict_mode && nonnull > 0) {
 		int bw = dict_bit_width(&L->dict);
 		lk_buf_append_byte(body, (uint8_t) bw);
 		pq_rle_encode(body, L->idx, L->nidx, bw);
 		enc = PQ_ENC_RLE_DICTIONARY;
 	} else if (L->phys == PQ_BOOLEAN) {
-		pq_plain_encode_bool(body, L->plain.data, (int64_t) L->plain.len);
+		pq_plain_encode_bool(body, L->plain.data + L->hroom, (int64_t) plain_len(L));
 	} else {
-		lk_buf_append(body, L->plain.data, L->plain.len);
+		in_plain = true;
 	}
-	size_t uncomp = body->len;
-
-	const uint8_t *payload = body->data;
-	size_t plen = body->len;
-	if (w->opt.codec != PQ_CODEC_UNCOMPRESSED) {
-		lk_buf_reset(&w->comp);
-		if (v2) {
-			lk_buf_append(&w->comp, body->data, lvl_len);
-			LK_FORWARD(compress_into(w, body->data + lvl_len, uncomp - lvl_len,
-									 &w->comp, err));
-		} else {
-			LK_FORWARD(compress_into(w, body->data, uncomp, &w->comp, err));
-		}
-		payload = w->comp.data;
-		plen = w->comp.len;
-	}
-	if (uncomp > INT32_MAX || plen > INT32_MAX || L->page_values > INT32_MAX)
+	const uint8_t *vals = in_plain ? L->plain.data + L->hroom : body->data + lvl_len;
+	size_t vals_len = in_plain ? plain_len(L) : body->len - lvl_len;
+	size_t uncomp = lvl_len + vals_len;
+	if (uncomp > INT32_MAX || L->page_values > INT32_MAX)
 		return leaf_error(L, err, LK_ERR_UNSUPPORTED,
 						  "page larger than 2 GiB (a single row too large?)");
+
+	/* v1 compresses levels and values as one: make them contiguous */
+	const uint8_t *all = body->data;
+	if (!v2 && in_plain) {
+		if (lvl_len <= L->hroom) {
+			uint8_t *at = L->plain.data + L->hroom - lvl_len;
+			if (lvl_len)
+				memcpy(at, body->data, lvl_len);
+			all = at;
+		} else {
+			lk_buf_append(body, vals, vals_len);
+			all = body->data;
+		}
+	}
+
+	/* body into the chunk behind the header slot */
+	lk_buf *ch = &L->chunk;
+	size_t slot = ch->len;
+	lk_buf_reserve(ch, HDR_SLOT);
+	ch->len += HDR_SLOT;
+	if (v2) {
+		lk_buf_append(ch, body->data, lvl_len);
+		if (raw)
+			lk_buf_append(ch, vals, vals_len);
+		else
+			LK_FORWARD(compress_into(w, vals, vals_len, ch, err));
+	} else if (raw) {
+		lk_buf_append(ch, all, uncomp);
+	} else {
+		LK_FORWARD(compress_into(w, all, uncomp, ch, err));
+	}
+	size_t plen = ch->len - slot - HDR_SLOT;
+	if (plen > INT32_MAX)
+		return leaf_error(L, err, LK_ERR_UNSUPPORTED, "page larger than 2 GiB");
 
 	pq_page_header h;
 	memset(&h, 0, sizeof(h));
@@ -2034,7 +2094,7 @@ page_flush(pq_writer *w, wleaf *L, lk_error *err)
 		d->encoding = enc;
 		d->definition_levels_byte_length = (int32_t) def_len;
 		d->repetition_levels_byte_length = (int32_t) rep_len;
-		d->is_compressed = w->opt.codec != PQ_CODEC_UNCOMPRESSED;
+		d->is_compressed = !raw;
 	} else {
 		h.type = PQ_PAGE_DATA;
 		h.has_data_page_header = true;
@@ -2044,10 +2104,19 @@ page_flush(pq_writer *w, wleaf *L, lk_error *err)
 		d->definition_level_encoding = PQ_ENC_RLE;
 		d->repetition_level_encoding = PQ_ENC_RLE;
 	}
-	size_t h0 = L->chunk.len;
-	pq_meta_write_page_header(&L->chunk, &h);
-	size_t hlen = L->chunk.len - h0;
-	lk_buf_append(&L->chunk, payload, plen);
+	lk_buf_reset(&w->hdr);
+	pq_meta_write_page_header(&w->hdr, &h);
+	size_t hlen = w->hdr.len;
+	if (hlen > HDR_SLOT)
+		return leaf_error(L, err, LK_ERR_INTERNAL, "page header larger than its slot");
+	memcpy(ch->data + slot + HDR_SLOT - hlen, w->hdr.data, hlen);
+	if (L->npages == L->pagecap) {
+		L->pagecap = L->pagecap ? 2 * L->pagecap : 16;
+		L->pages = lk_xrealloc(L->pages, (size_t) L->pagecap * sizeof(*L->pages));
+	}
+	L->pages[L->npages].at = slot + HDR_SLOT - hlen;
+	L->pages[L->npages].len = hlen + plen;
+	L->npages++;
 
 	L->chunk_uncomp += (int64_t) (hlen + uncomp);
 	L->chunk_comp += (int64_t) (hlen + plen);
@@ -2063,7 +2132,7 @@ page_flush(pq_writer *w, wleaf *L, lk_error *err)
 
 	L->nlev = 0;
 	L->nidx = 0;
-	lk_buf_reset(&L->plain);
+	plain_reset(L);
 	L->page_values = L->page_nulls = L->page_rows = 0;
 	return true;
 }
@@ -2092,32 +2161,21 @@ dict_probe(pq_writer *w, wleaf *L, lk_error *err)
 	lk_buf *pl = &L->plain;
 	const uint32_t *ix = L->idx;
 	int64_t n = L->nidx;
-	lk_buf_reset(pl);
+	plain_reset(L);
 	switch (d->kind) {
-	case DK_32: {
-		lk_buf_reserve(pl, (size_t) n * 4);
-		uint32_t *o = (uint32_t *) pl->data;
-		const uint32_t *dv = (const uint32_t *) d->data.data;
-		for (int64_t i = 0; i < n; i++)
-			o[i] = dv[ix[i]];
-		pl->len = (size_t) n * 4;
-		break;
-	}
-	case DK_64: {
-		lk_buf_reserve(pl, (size_t) n * 8);
-		uint64_t *o = (uint64_t *) pl->data;
-		const uint64_t *dv = (const uint64_t *) d->data.data;
-		for (int64_t i = 0; i < n; i++)
-			o[i] = dv[ix[i]];
-		pl->len = (size_t) n * 8;
-		break;
-	}
+	case DK_32:
+	case DK_64:
 	case DK_FIXED: {
-		size_t wd = (size_t) d->width;
+		size_t wd = d->kind == DK_32 ? 4 : d->kind == DK_64 ? 8 : (size_t) d->width;
 		lk_buf_reserve(pl, (size_t) n * wd);
-		for (int64_t i = 0; i < n; i++)
-			memcpy(pl->data + (size_t) i * wd, d->data.data + d->eoff[ix[i]], wd);
-		pl->len = (size_t) n * wd;
+		uint8_t *o = pl->data + pl->len;
+		if (d->kind == DK_FIXED)
+			for (int64_t i = 0; i < n; i++)
+				memcpy(o + (size_t) i * wd, d->data.data + d->eoff[ix[i]], wd);
+		else
+			for (int64_t i = 0; i < n; i++)
+				memcpy(o + (size_t) i * wd, d->data.data + (size_t) ix[i] * wd, wd);
+		pl->len += (size_t) n * wd;
 		break;
 	}
 	case DK_BYTES:
@@ -2490,7 +2548,8 @@ chunk_write(pq_writer *w, wleaf *L, pq_column_chunk *cc, lk_error *err)
 		LK_FORWARD(out_write(w, payload, plen, err));
 	}
 	int64_t data_off = (int64_t) w->pos;
-	LK_FORWARD(out_write(w, L->chunk.data, L->chunk.len, err));
+	for (int i = 0; i < L->npages; i++)
+		LK_FORWARD(out_write(w, L->chunk.data + L->pages[i].at, L->pages[i].len, err));
 
 	memset(cc, 0, sizeof(*cc));
 	cc->file_offset = start;
@@ -2536,6 +2595,7 @@ chunk_write(pq_writer *w, wleaf *L, pq_column_chunk *cc, lk_error *err)
 	stats_merge(&L->fs, &L->cs, L->sk);
 	stats_clear(&L->cs);
 	lk_buf_reset(&L->chunk);
+	L->npages = 0;
 	L->chunk_uncomp = L->chunk_comp = L->chunk_values = 0;
 	L->pages_dict = L->pages_plain = 0;
 	L->probed = false;
@@ -2806,6 +2866,7 @@ pq_writer_free(pq_writer *w)
 		free(L->rep);
 		free(L->idx);
 		lk_buf_free(&L->plain);
+		free(L->pages);
 		lk_buf_free(&L->chunk);
 		dict_free(&L->dict);
 		lk_buf_free(&L->cs.bmin);
