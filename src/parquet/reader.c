@@ -576,13 +576,12 @@ append_plain(pq_reader *r, const pq_leaf *leaf, const uint8_t *p, size_t n,
 			int64_t pos = col->data_len;
 			size_t off = 0;
 			for (int64_t i = 0; i < count; i++) {
-				if (n - off < 4)
-					return rd_error(r, err, LK_ERR_CORRUPT,
-									"PLAIN byte array length past the end of the page (byte %llu)",
-									(unsigned long long) (base + off));
+				/* invariant: n - off >= 4 * (count - i) */
 				uint32_t len = rd_u32le(p + off);
 				off += 4;
-				if (len > n - off)
+				/* the values after this one need 4 bytes each: this keeps
+				 * the total within the n - 4*count reserved above */
+				if (len > n - off - 4 * (size_t) (count - 1 - i))
 					return rd_error(r, err, LK_ERR_CORRUPT,
 									"PLAIN byte array of %u bytes past the end of the page (byte %llu)",
 									len, (unsigned long long) (base + off - 4));

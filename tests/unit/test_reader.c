@@ -1158,8 +1158,21 @@ Test(reader, mutations_never_crash, .timeout = 600)
 	int iters = env ? atoi(env) : 300;
 	if (getenv("LAKESYNC_READER_SEED"))
 		rng = strtoull(getenv("LAKESYNC_READER_SEED"), NULL, 0) | 1;
-	for (size_t k = 0; k < sizeof(files) / sizeof(files[0]); k++) {
-		const char *p = data_path("data", files[k]);
+	/* LAKESYNC_READER_MUTATE_FILES=a.parquet:b.parquet mutates those instead */
+	char *list = getenv("LAKESYNC_READER_MUTATE_FILES")
+		? strdup(getenv("LAKESYNC_READER_MUTATE_FILES")) : NULL;
+	char *save = NULL, *next = list ? strtok_r(list, ":", &save) : NULL;
+	size_t nfiles = list ? SIZE_MAX : sizeof(files) / sizeof(files[0]);
+	for (size_t k = 0; k < nfiles; k++) {
+		char p[4096];
+		if (list) {
+			if (!next)
+				break;
+			snprintf(p, sizeof(p), "%s", next);
+			next = strtok_r(NULL, ":", &save);
+		} else {
+			snprintf(p, sizeof(p), "%s", data_path("data", files[k]));
+		}
 		NEED(p);
 		size_t len;
 		uint8_t *orig = slurp(p, &len);
@@ -1187,6 +1200,666 @@ Test(reader, mutations_never_crash, .timeout = 600)
 		free(d);
 		free(orig);
 	}
+	free(list);
 	cr_assert_gt(errors, 0);
 	cr_assert_gt(reads, 0);
+}
+
+/* ---- hand-built files: exact layouts the real files do not cover -------- */
+
+#include "parquet/encoding.h"
+#include "parquet/meta.h"
+
+typedef struct tb_col {
+	pq_physical_type type;
+	const char *path[4];
+	int npath;
+	lk_buf pages;
+	int64_t num_values;
+} tb_col;
+
+typedef struct tb {
+	pq_schema_element schema[16];
+	int nschema;
+	tb_col cols[4];
+	int ncols;
+} tb;
+
+/* Schema element: type < 0 → group with nchildren; rep < 0 → root. */
+static pq_schema_element *
+tb_elem(tb *t, const char *name, int type, int rep, int nchildren)
+{
+	pq_schema_element *e = &t->schema[t->nschema++];
+	memset(e, 0, sizeof(*e));
+	e->name = name;
+	if (type >= 0) {
+		e->has_type = true;
+		e->type = (pq_physical_type) type;
+	} else {
+		e->has_num_children = true;
+		e->num_children = nchildren;
+	}
+	if (rep >= 0) {
+		e->has_repetition = true;
+		e->repetition = (pq_repetition) rep;
+	}
+	return e;
+}
+
+static pq_schema_element *
+tb_ct(pq_schema_element *e, pq_converted_type ct)
+{
+	e->has_converted_type = true;
+	e->converted_type = ct;
+	return e;
+}
+
+static int
+tb_col_add(tb *t, pq_physical_type type, const char *p0, const char *p1, const char *p2)
+{
+	tb_col *c = &t->cols[t->ncols];
+	memset(c, 0, sizeof(*c));
+	c->type = type;
+	c->path[c->npath++] = p0;
+	if (p1)
+		c->path[c->npath++] = p1;
+	if (p2)
+		c->path[c->npath++] = p2;
+	return t->ncols++;
+}
+
+/* Append a page: header (sizes filled here) + body. */
+static void
+tb_page(tb *t, int col, pq_page_header *h, const lk_buf *body)
+{
+	h->uncompressed_page_size = (int32_t) body->len;
+	h->compressed_page_size = (int32_t) body->len;
+	pq_meta_write_page_header(&t->cols[col].pages, h);
+	lk_buf_append(&t->cols[col].pages, body->data, body->len);
+}
+
+static void
+tb_data_v1(tb *t, int col, int32_t nv, pq_encoding enc, pq_encoding level_enc,
+		   const lk_buf *body)
+{
+	pq_page_header h;
+	memset(&h, 0, sizeof(h));
+	h.type = PQ_PAGE_DATA;
+	h.has_data_page_header = true;
+	h.data_page_header.num_values = nv;
+	h.data_page_header.encoding = enc;
+	h.data_page_header.definition_level_encoding = level_enc;
+	h.data_page_header.repetition_level_encoding = level_enc;
+	tb_page(t, col, &h, body);
+	t->cols[col].num_values += nv;
+}
+
+static void
+tb_dict(tb *t, int col, int32_t nv, const lk_buf *body)
+{
+	pq_page_header h;
+	memset(&h, 0, sizeof(h));
+	h.type = PQ_PAGE_DICTIONARY;
+	h.has_dictionary_page_header = true;
+	h.dictionary_page_header.num_values = nv;
+	h.dictionary_page_header.encoding = PQ_ENC_PLAIN;
+	tb_page(t, col, &h, body);
+}
+
+/* v1 RLE levels: u32le length + hybrid. */
+static void
+tb_levels(lk_buf *b, const uint32_t *v, int64_t n, int bw)
+{
+	lk_buf l = LK_BUF_INIT;
+	pq_rle_encode(&l, v, n, bw);
+	lk_buf_append_u32le(b, (uint32_t) l.len);
+	lk_buf_append(b, l.data, l.len);
+	lk_buf_free(&l);
+}
+
+static void
+tb_i32s(lk_buf *b, const int32_t *v, int n)
+{
+	for (int i = 0; i < n; i++)
+		lk_buf_append_u32le(b, (uint32_t) v[i]);
+}
+
+/* The whole file. Caller frees out with lk_buf_free. */
+static void
+tb_finish(tb *t, int64_t num_rows, lk_buf *out)
+{
+	lk_buf_init(out);
+	lk_buf_append(out, "PAR1", 4);
+	pq_column_chunk cc[4];
+	memset(cc, 0, sizeof(cc));
+	for (int i = 0; i < t->ncols; i++) {
+		tb_col *c = &t->cols[i];
+		pq_column_meta *m = &cc[i].meta_data;
+		cc[i].has_meta_data = true;
+		cc[i].file_offset = (int64_t) out->len;
+		m->type = c->type;
+		static pq_encoding encs[2] = {PQ_ENC_PLAIN, PQ_ENC_RLE};
+		m->nencodings = 2;
+		m->encodings = encs;
+		m->npath = c->npath;
+		m->path_in_schema = c->path;
+		m->codec = PQ_CODEC_UNCOMPRESSED;
+		m->num_values = c->num_values;
+		m->total_uncompressed_size = (int64_t) c->pages.len;
+		m->total_compressed_size = (int64_t) c->pages.len;
+		m->data_page_offset = (int64_t) out->len;
+		lk_buf_append(out, c->pages.data, c->pages.len);
+		lk_buf_free(&c->pages);
+	}
+	pq_row_group rg;
+	memset(&rg, 0, sizeof(rg));
+	rg.ncolumns = t->ncols;
+	rg.columns = cc;
+	rg.num_rows = num_rows;
+	pq_file_meta fm;
+	memset(&fm, 0, sizeof(fm));
+	fm.version = 1;
+	fm.nschema = t->nschema;
+	fm.schema = t->schema;
+	fm.num_rows = num_rows;
+	fm.nrow_groups = 1;
+	fm.row_groups = &rg;
+	fm.created_by = "lakesync test_reader";
+	size_t at = out->len;
+	pq_meta_write_file_meta(out, &fm);
+	lk_buf_append_u32le(out, (uint32_t) (out->len - at));
+	lk_buf_append(out, "PAR1", 4);
+}
+
+/* Read the built file: NULL + err on failure; else the batch (caller
+ * frees) and its schema's name in *tname (static buffer). */
+static lk_batch *
+tb_read(const lk_buf *file, lk_error *err, char *tname, size_t tlen)
+{
+	pq_input in;
+	pq_input_from_memory(&in, file->data, file->len, "built.parquet");
+	lk_error_clear(err);
+	pq_reader *r = pq_reader_open(&in, err);
+	if (!r)
+		return NULL;
+	if (tname) {
+		lk_arena a;
+		lk_arena_init(&a, 0);
+		snprintf(tname, tlen, "%s", lk_type_name(&a, pq_reader_schema(r)));
+		lk_arena_free(&a);
+	}
+	/* the schema outlives the reader: copy it into a static arena */
+	static lk_arena keep;
+	static bool init;
+	if (!init) {
+		lk_arena_init(&keep, 0);
+		init = true;
+	}
+	const lk_type *s = lk_type_copy(&keep, pq_reader_output_schema(r));
+	lk_batch *b = lk_batch_new(s);
+	if (!pq_reader_read_row_group(r, 0, b, err)) {
+		lk_batch_free(b);
+		b = NULL;
+	}
+	pq_reader_free(r);
+	return b;
+}
+
+Test(reader, legacy_bit_packed_levels)
+{
+	tb t = {0};
+	tb_elem(&t, "schema", -1, -1, 1);
+	tb_elem(&t, "x", PQ_INT32, PQ_OPTIONAL, 0);
+	int c = tb_col_add(&t, PQ_INT32, "x", NULL, NULL);
+	lk_buf body = LK_BUF_INIT;
+	/* def levels 1 0 1 1 0, BIT_PACKED (MSB first): 1011 0000 */
+	lk_buf_append_byte(&body, 0xb0);
+	int32_t v[] = {10, 30, 40};
+	tb_i32s(&body, v, 3);
+	tb_data_v1(&t, c, 5, PQ_ENC_PLAIN, PQ_ENC_BIT_PACKED, &body);
+	lk_buf file;
+	tb_finish(&t, 5, &file);
+	lk_error err;
+	lk_batch *b = tb_read(&file, &err, NULL, 0);
+	cr_assert(b != NULL, "%s (%s)", err.msg, err.where);
+	const lk_column *col = &b->cols[0];
+	static const int32_t want[5] = {10, 0, 30, 40, 0};
+	for (int i = 0; i < 5; i++) {
+		cr_assert_eq(lk_column_is_null(col, i), i == 1 || i == 4, "row %d", i);
+		cr_assert_eq(LK_COL_VALUES(col, int32_t)[i], want[i], "row %d", i);
+	}
+	cr_assert_eq(col->null_count, 2);
+	lk_batch_free(b);
+	lk_buf_free(&file);
+	lk_buf_free(&body);
+}
+
+Test(reader, dictionary_index_out_of_range)
+{
+	tb t = {0};
+	tb_elem(&t, "schema", -1, -1, 1);
+	tb_elem(&t, "x", PQ_INT32, PQ_REQUIRED, 0);
+	int c = tb_col_add(&t, PQ_INT32, "x", NULL, NULL);
+	lk_buf d = LK_BUF_INIT, body = LK_BUF_INIT;
+	int32_t dv[] = {7, 9};
+	tb_i32s(&d, dv, 2);
+	tb_dict(&t, c, 2, &d);
+	uint32_t idx[3] = {1, 0, 3};
+	lk_buf_append_byte(&body, 2);
+	pq_rle_encode(&body, idx, 3, 2);
+	tb_data_v1(&t, c, 3, PQ_ENC_RLE_DICTIONARY, PQ_ENC_RLE, &body);
+	lk_buf file;
+	tb_finish(&t, 3, &file);
+	lk_error err;
+	cr_assert_null(tb_read(&file, &err, NULL, 0));
+	cr_assert_eq(err.code, LK_ERR_CORRUPT);
+	cr_assert(strstr(err.msg, "dictionary index 3 out of range"), "%s", err.msg);
+	cr_assert(strstr(err.where, "built.parquet") && strstr(err.where, "column \"x\""),
+			  "%s", err.where);
+	lk_buf_free(&file);
+
+	/* the same with valid indices */
+	t = (tb) {0};
+	tb_elem(&t, "schema", -1, -1, 1);
+	tb_elem(&t, "x", PQ_INT32, PQ_REQUIRED, 0);
+	c = tb_col_add(&t, PQ_INT32, "x", NULL, NULL);
+	tb_dict(&t, c, 2, &d);
+	idx[2] = 1;
+	lk_buf_reset(&body);
+	lk_buf_append_byte(&body, 2);
+	pq_rle_encode(&body, idx, 3, 2);
+	tb_data_v1(&t, c, 3, PQ_ENC_RLE_DICTIONARY, PQ_ENC_RLE, &body);
+	tb_finish(&t, 3, &file);
+	lk_batch *b = tb_read(&file, &err, NULL, 0);
+	cr_assert(b != NULL, "%s", err.msg);
+	cr_assert_eq(LK_COL_VALUES(&b->cols[0], int32_t)[0], 9);
+	cr_assert_eq(LK_COL_VALUES(&b->cols[0], int32_t)[1], 7);
+	cr_assert_eq(LK_COL_VALUES(&b->cols[0], int32_t)[2], 9);
+	lk_batch_free(b);
+	lk_buf_free(&file);
+	lk_buf_free(&d);
+	lk_buf_free(&body);
+}
+
+/* optional group s { optional int32 x }: max def 2 */
+static void
+tb_struct_schema(tb *t)
+{
+	tb_elem(t, "schema", -1, -1, 1);
+	tb_elem(t, "s", -1, PQ_OPTIONAL, 1);
+	tb_elem(t, "x", PQ_INT32, PQ_OPTIONAL, 0);
+}
+
+Test(reader, level_and_row_count_checks)
+{
+	lk_error err;
+	lk_buf file, body = LK_BUF_INIT;
+	tb t;
+
+	/* definition level 3 with max 2 */
+	t = (tb) {0};
+	tb_struct_schema(&t);
+	int c = tb_col_add(&t, PQ_INT32, "s", "x", NULL);
+	uint32_t def[3] = {2, 3, 0};
+	tb_levels(&body, def, 3, 2);
+	lk_buf_append_u32le(&body, 5);
+	tb_data_v1(&t, c, 3, PQ_ENC_PLAIN, PQ_ENC_RLE, &body);
+	tb_finish(&t, 3, &file);
+	cr_assert_null(tb_read(&file, &err, NULL, 0));
+	cr_assert(strstr(err.msg, "definition level 3 above the maximum 2"), "%s", err.msg);
+	lk_buf_free(&file);
+
+	/* struct null / field null / value */
+	t = (tb) {0};
+	tb_struct_schema(&t);
+	c = tb_col_add(&t, PQ_INT32, "s", "x", NULL);
+	def[1] = 1;
+	lk_buf_reset(&body);
+	tb_levels(&body, def, 3, 2);
+	lk_buf_append_u32le(&body, 5);
+	tb_data_v1(&t, c, 3, PQ_ENC_PLAIN, PQ_ENC_RLE, &body);
+	tb_finish(&t, 3, &file);
+	lk_batch *b = tb_read(&file, &err, NULL, 0);
+	cr_assert(b != NULL, "%s", err.msg);
+	const lk_column *s = &b->cols[0], *x = &s->children[0];
+	cr_assert(!lk_column_is_null(s, 0) && !lk_column_is_null(x, 0));
+	cr_assert_eq(LK_COL_VALUES(x, int32_t)[0], 5);
+	cr_assert(!lk_column_is_null(s, 1) && lk_column_is_null(x, 1));
+	cr_assert(lk_column_is_null(s, 2) && lk_column_is_null(x, 2), "null struct, null child");
+	cr_assert_eq(s->null_count, 1);
+	cr_assert_eq(x->null_count, 2);
+	lk_batch_free(b);
+	lk_buf_free(&file);
+
+	/* a required column with fewer values than rows */
+	t = (tb) {0};
+	tb_elem(&t, "schema", -1, -1, 1);
+	tb_elem(&t, "x", PQ_INT32, PQ_REQUIRED, 0);
+	c = tb_col_add(&t, PQ_INT32, "x", NULL, NULL);
+	int32_t v[3] = {1, 2, 3};
+	lk_buf_reset(&body);
+	tb_i32s(&body, v, 3);
+	tb_data_v1(&t, c, 3, PQ_ENC_PLAIN, PQ_ENC_RLE, &body);
+	tb_finish(&t, 5, &file);
+	cr_assert_null(tb_read(&file, &err, NULL, 0));
+	cr_assert(strstr(err.msg, "column chunk holds 3 rows, the row group 5"), "%s", err.msg);
+	lk_buf_free(&file);
+
+	/* more values than rows */
+	t = (tb) {0};
+	tb_elem(&t, "schema", -1, -1, 1);
+	tb_elem(&t, "x", PQ_INT32, PQ_REQUIRED, 0);
+	c = tb_col_add(&t, PQ_INT32, "x", NULL, NULL);
+	tb_data_v1(&t, c, 3, PQ_ENC_PLAIN, PQ_ENC_RLE, &body);
+	tb_finish(&t, 2, &file);
+	cr_assert_null(tb_read(&file, &err, NULL, 0));
+	cr_assert(strstr(err.msg, "page of 3 values past the row group's 2 rows"), "%s", err.msg);
+	lk_buf_free(&file);
+
+	/* a page claiming a million values with levels for three: refused
+	 * before anything is sized by the claim */
+	t = (tb) {0};
+	tb_elem(&t, "schema", -1, -1, 1);
+	tb_elem(&t, "x", PQ_INT32, PQ_OPTIONAL, 0);
+	c = tb_col_add(&t, PQ_INT32, "x", NULL, NULL);
+	uint32_t d1[3] = {1, 1, 1};
+	lk_buf_reset(&body);
+	tb_levels(&body, d1, 3, 1);
+	tb_i32s(&body, v, 3);
+	tb_data_v1(&t, c, 1000000, PQ_ENC_PLAIN, PQ_ENC_RLE, &body);
+	tb_finish(&t, 1000000, &file);
+	cr_assert_null(tb_read(&file, &err, NULL, 0));
+	cr_assert(strstr(err.msg, "fewer levels than its 1000000 values"), "%s", err.msg);
+	lk_buf_free(&file);
+
+	/* a dictionary page after a data page */
+	t = (tb) {0};
+	tb_elem(&t, "schema", -1, -1, 1);
+	tb_elem(&t, "x", PQ_INT32, PQ_REQUIRED, 0);
+	c = tb_col_add(&t, PQ_INT32, "x", NULL, NULL);
+	lk_buf_reset(&body);
+	tb_i32s(&body, v, 3);
+	tb_data_v1(&t, c, 3, PQ_ENC_PLAIN, PQ_ENC_RLE, &body);
+	tb_dict(&t, c, 3, &body);
+	tb_finish(&t, 6, &file);
+	cr_assert_null(tb_read(&file, &err, NULL, 0));
+	cr_assert(strstr(err.msg, "dictionary page after a data page"), "%s", err.msg);
+	lk_buf_free(&file);
+	lk_buf_free(&body);
+}
+
+Test(reader, index_and_unknown_pages_skipped)
+{
+	tb t = {0};
+	tb_elem(&t, "schema", -1, -1, 1);
+	tb_elem(&t, "x", PQ_INT64, PQ_REQUIRED, 0);
+	int c = tb_col_add(&t, PQ_INT64, "x", NULL, NULL);
+	lk_buf junk = LK_BUF_INIT, body = LK_BUF_INIT;
+	lk_buf_append_str(&junk, "index page bytes");
+	pq_page_header h;
+	memset(&h, 0, sizeof(h));
+	h.type = PQ_PAGE_INDEX;
+	h.has_index_page_header = true;
+	tb_page(&t, c, &h, &junk);
+	memset(&h, 0, sizeof(h));
+	h.type = (pq_page_type) 9;     /* a page type from the future */
+	tb_page(&t, c, &h, &junk);
+	lk_buf_append_u64le(&body, (uint64_t) -42);
+	lk_buf_append_u64le(&body, 43);
+	tb_data_v1(&t, c, 2, PQ_ENC_PLAIN, PQ_ENC_RLE, &body);
+	lk_buf file;
+	tb_finish(&t, 2, &file);
+	lk_error err;
+	lk_batch *b = tb_read(&file, &err, NULL, 0);
+	cr_assert(b != NULL, "%s", err.msg);
+	cr_assert_eq(LK_COL_VALUES(&b->cols[0], int64_t)[0], -42);
+	cr_assert_eq(LK_COL_VALUES(&b->cols[0], int64_t)[1], 43);
+	lk_batch_free(b);
+	lk_buf_free(&file);
+	lk_buf_free(&junk);
+	lk_buf_free(&body);
+}
+
+/* One required INT32/INT64/BYTE_ARRAY column annotated by `ct`, holding
+ * the PLAIN values in body; returns the batch or NULL. */
+static lk_batch *
+read_one_annotated(int phys, int ct, int precision, int scale, const lk_buf *body,
+				   int nv, lk_error *err, char *tname, size_t tlen)
+{
+	tb t = {0};
+	tb_elem(&t, "schema", -1, -1, 1);
+	pq_schema_element *e = tb_elem(&t, "v", phys, PQ_REQUIRED, 0);
+	if (ct >= 0)
+		tb_ct(e, (pq_converted_type) ct);
+	if (precision) {
+		e->has_precision = true;
+		e->precision = precision;
+		e->has_scale = true;
+		e->scale = scale;
+	}
+	int c = tb_col_add(&t, (pq_physical_type) phys, "v", NULL, NULL);
+	tb_data_v1(&t, c, nv, PQ_ENC_PLAIN, PQ_ENC_RLE, body);
+	lk_buf file;
+	tb_finish(&t, nv, &file);
+	lk_batch *b = tb_read(&file, err, tname, tlen);
+	lk_buf_free(&file);
+	return b;
+}
+
+Test(reader, converted_types)
+{
+	lk_error err;
+	char tn[256];
+	lk_buf body = LK_BUF_INIT;
+	int32_t v[3] = {250, -5, 86399999};
+	tb_i32s(&body, v, 3);
+
+	lk_batch *b = read_one_annotated(PQ_INT32, PQ_CT_UINT_8, 0, 0, &body, 3, &err, tn, sizeof(tn));
+	cr_assert(b, "%s", err.msg);
+	cr_assert_str_eq(tn, "struct<v:unsigned byte>");
+	cr_assert_eq(LK_COL_VALUES(&b->cols[0], uint8_t)[0], 250);
+	lk_batch_free(b);
+
+	b = read_one_annotated(PQ_INT32, PQ_CT_INT_16, 0, 0, &body, 3, &err, tn, sizeof(tn));
+	cr_assert(b, "%s", err.msg);
+	cr_assert_str_eq(tn, "struct<v:short>");
+	cr_assert_eq(LK_COL_VALUES(&b->cols[0], int16_t)[1], -5);
+	lk_batch_free(b);
+
+	b = read_one_annotated(PQ_INT32, PQ_CT_TIME_MILLIS, 0, 0, &body, 3, &err, tn, sizeof(tn));
+	cr_assert(b, "%s", err.msg);
+	cr_assert_eq(b->cols[0].type->id, LK_T_TIME);
+	cr_assert_eq(b->cols[0].type->unit, LK_UNIT_MILLIS);
+	cr_assert_eq(LK_COL_VALUES(&b->cols[0], int64_t)[2], 86399999);
+	lk_batch_free(b);
+
+	b = read_one_annotated(PQ_INT32, PQ_CT_DECIMAL, 9, 3, &body, 3, &err, tn, sizeof(tn));
+	cr_assert(b, "%s", err.msg);
+	cr_assert_str_eq(tn, "struct<v:decimal(9,3)>");
+	cr_assert(LK_COL_VALUES(&b->cols[0], lk_int128)[1] == -5);
+	lk_batch_free(b);
+
+	b = read_one_annotated(PQ_INT32, PQ_CT_DATE, 0, 0, &body, 3, &err, tn, sizeof(tn));
+	cr_assert(b, "%s", err.msg);
+	cr_assert_str_eq(tn, "struct<v:date>");
+	lk_batch_free(b);
+
+	lk_buf_reset(&body);
+	lk_buf_append_u64le(&body, 1234567890123ull);
+	b = read_one_annotated(PQ_INT64, PQ_CT_TIMESTAMP_MILLIS, 0, 0, &body, 1, &err, tn, sizeof(tn));
+	cr_assert(b, "%s", err.msg);
+	cr_assert_eq(b->cols[0].type->id, LK_T_TIMESTAMP, "legacy timestamps are UTC-adjusted");
+	cr_assert_eq(b->cols[0].type->unit, LK_UNIT_MILLIS);
+	cr_assert_eq(LK_COL_VALUES(&b->cols[0], int64_t)[0], 1234567890123);
+	lk_batch_free(b);
+
+	b = read_one_annotated(PQ_INT64, PQ_CT_UINT_64, 0, 0, &body, 1, &err, tn, sizeof(tn));
+	cr_assert(b, "%s", err.msg);
+	cr_assert_str_eq(tn, "struct<v:unsigned long>");
+	lk_batch_free(b);
+
+	/* BYTE_ARRAY decimals: 17 bytes, sign-extended -1, then too wide */
+	lk_buf_reset(&body);
+	lk_buf_append_u32le(&body, 17);
+	for (int i = 0; i < 17; i++)
+		lk_buf_append_byte(&body, 0xff);
+	lk_buf_append_u32le(&body, 2);
+	lk_buf_append_byte(&body, 0x80);
+	lk_buf_append_byte(&body, 0x00);
+	b = read_one_annotated(PQ_BYTE_ARRAY, PQ_CT_DECIMAL, 38, 0, &body, 2, &err, tn, sizeof(tn));
+	cr_assert(b, "%s", err.msg);
+	cr_assert(LK_COL_VALUES(&b->cols[0], lk_int128)[0] == -1);
+	cr_assert(LK_COL_VALUES(&b->cols[0], lk_int128)[1] == -32768);
+	lk_batch_free(b);
+	lk_buf_reset(&body);
+	lk_buf_append_u32le(&body, 17);
+	lk_buf_append_byte(&body, 0x01);
+	for (int i = 0; i < 16; i++)
+		lk_buf_append_byte(&body, 0);
+	b = read_one_annotated(PQ_BYTE_ARRAY, PQ_CT_DECIMAL, 38, 0, &body, 1, &err, tn, sizeof(tn));
+	cr_assert_null(b);
+	cr_assert(strstr(err.msg, "does not fit"), "%s", err.msg);
+	/* JSON / ENUM / BSON annotations survive as exts */
+	lk_buf_reset(&body);
+	lk_buf_append_u32le(&body, 2);
+	lk_buf_append_str(&body, "{}");
+	b = read_one_annotated(PQ_BYTE_ARRAY, PQ_CT_JSON, 0, 0, &body, 1, &err, tn, sizeof(tn));
+	cr_assert(b, "%s", err.msg);
+	cr_assert_eq(b->cols[0].type->id, LK_T_STRING);
+	cr_assert_eq(b->cols[0].type->ext, LK_EXT_JSON);
+	lk_batch_free(b);
+	b = read_one_annotated(PQ_BYTE_ARRAY, PQ_CT_BSON, 0, 0, &body, 1, &err, tn, sizeof(tn));
+	cr_assert(b, "%s", err.msg);
+	cr_assert_eq(b->cols[0].type->id, LK_T_BINARY);
+	cr_assert_eq(b->cols[0].type->ext, LK_EXT_BSON);
+	lk_batch_free(b);
+	lk_buf_free(&body);
+}
+
+Test(reader, two_level_lists)
+{
+	/* optional group a (LIST) { repeated int32 array }: [1,2], [], null */
+	tb t = {0};
+	tb_elem(&t, "schema", -1, -1, 2);
+	tb_ct(tb_elem(&t, "a", -1, PQ_OPTIONAL, 1), PQ_CT_LIST);
+	tb_elem(&t, "array", PQ_INT32, PQ_REPEATED, 0);
+	/* optional group b (LIST) { repeated group b_tuple { required int32 x } } */
+	tb_ct(tb_elem(&t, "b", -1, PQ_OPTIONAL, 1), PQ_CT_LIST);
+	tb_elem(&t, "b_tuple", -1, PQ_REPEATED, 1);
+	tb_elem(&t, "x", PQ_INT32, PQ_REQUIRED, 0);
+	lk_buf body = LK_BUF_INIT;
+	uint32_t rep[4] = {0, 1, 0, 0}, def[4] = {2, 2, 1, 0};
+	int32_t v[2] = {1, 2};
+	int ca = tb_col_add(&t, PQ_INT32, "a", "array", NULL);
+	tb_levels(&body, rep, 4, 1);
+	tb_levels(&body, def, 4, 2);
+	tb_i32s(&body, v, 2);
+	tb_data_v1(&t, ca, 4, PQ_ENC_PLAIN, PQ_ENC_RLE, &body);
+	int cb = tb_col_add(&t, PQ_INT32, "b", "b_tuple", "x");
+	tb_data_v1(&t, cb, 4, PQ_ENC_PLAIN, PQ_ENC_RLE, &body);
+	lk_buf file;
+	tb_finish(&t, 3, &file);
+	lk_error err;
+	char tn[256];
+	lk_batch *b = tb_read(&file, &err, tn, sizeof(tn));
+	cr_assert(b, "%s (%s)", err.msg, err.where);
+	cr_assert_str_eq(tn, "struct<a:array<integer>,b:array<struct<x:integer>>>");
+	const lk_column *a = &b->cols[0];
+	cr_assert_eq(a->length, 3);
+	cr_assert_eq(a->offsets[1], 2);
+	cr_assert_eq(a->offsets[2], 2);
+	cr_assert_eq(a->offsets[3], 2);
+	cr_assert(!lk_column_is_null(a, 1), "empty list");
+	cr_assert(lk_column_is_null(a, 2), "null list");
+	cr_assert_eq(LK_COL_VALUES(&a->children[0], int32_t)[1], 2);
+	const lk_column *bs = &b->cols[1].children[0];
+	cr_assert_eq(bs->length, 2);
+	cr_assert_eq(LK_COL_VALUES(&bs->children[0], int32_t)[0], 1);
+	lk_batch_free(b);
+	lk_buf_free(&file);
+
+	/* a repetition level that repeats an empty list */
+	t = (tb) {0};
+	tb_elem(&t, "schema", -1, -1, 1);
+	tb_ct(tb_elem(&t, "a", -1, PQ_OPTIONAL, 1), PQ_CT_LIST);
+	tb_elem(&t, "array", PQ_INT32, PQ_REPEATED, 0);
+	ca = tb_col_add(&t, PQ_INT32, "a", "array", NULL);
+	uint32_t rep2[2] = {0, 1}, def2[2] = {1, 2};
+	lk_buf_reset(&body);
+	tb_levels(&body, rep2, 2, 1);
+	tb_levels(&body, def2, 2, 2);
+	tb_i32s(&body, v, 1);
+	tb_data_v1(&t, ca, 2, PQ_ENC_PLAIN, PQ_ENC_RLE, &body);
+	tb_finish(&t, 1, &file);
+	cr_assert_null(tb_read(&file, &err, NULL, 0));
+	cr_assert(strstr(err.msg, "repeats a list that was not entered"), "%s", err.msg);
+	lk_buf_free(&file);
+
+	/* list<struct{a,b}> whose two fields disagree on the element count */
+	t = (tb) {0};
+	tb_elem(&t, "schema", -1, -1, 1);
+	tb_ct(tb_elem(&t, "l", -1, PQ_OPTIONAL, 1), PQ_CT_LIST);
+	tb_elem(&t, "list", -1, PQ_REPEATED, 2);
+	tb_elem(&t, "a", PQ_INT32, PQ_REQUIRED, 0);
+	tb_elem(&t, "b", PQ_INT32, PQ_REQUIRED, 0);
+	uint32_t r2[2] = {0, 1}, d2[2] = {2, 2}, r3[3] = {0, 1, 1}, d3[3] = {2, 2, 2};
+	int32_t v3[3] = {1, 2, 3};
+	ca = tb_col_add(&t, PQ_INT32, "l", "list", "a");
+	lk_buf_reset(&body);
+	tb_levels(&body, r2, 2, 1);
+	tb_levels(&body, d2, 2, 2);
+	tb_i32s(&body, v3, 2);
+	tb_data_v1(&t, ca, 2, PQ_ENC_PLAIN, PQ_ENC_RLE, &body);
+	cb = tb_col_add(&t, PQ_INT32, "l", "list", "b");
+	lk_buf_reset(&body);
+	tb_levels(&body, r3, 3, 1);
+	tb_levels(&body, d3, 3, 2);
+	tb_i32s(&body, v3, 3);
+	tb_data_v1(&t, cb, 3, PQ_ENC_PLAIN, PQ_ENC_RLE, &body);
+	tb_finish(&t, 1, &file);
+	cr_assert_null(tb_read(&file, &err, NULL, 0));
+	cr_assert(strstr(err.msg, "struct field \"b\" has 3 values, the struct 2"), "%s", err.msg);
+	lk_buf_free(&file);
+	lk_buf_free(&body);
+}
+
+Test(reader, map_key_value_legacy)
+{
+	/* optional group m (MAP_KEY_VALUE) { repeated group map { required
+	 * binary key (UTF8); optional int32 value } }: {"k": 7}, {} */
+	tb t = {0};
+	tb_elem(&t, "schema", -1, -1, 1);
+	tb_ct(tb_elem(&t, "m", -1, PQ_OPTIONAL, 1), PQ_CT_MAP_KEY_VALUE);
+	tb_elem(&t, "map", -1, PQ_REPEATED, 2);
+	tb_ct(tb_elem(&t, "key", PQ_BYTE_ARRAY, PQ_REQUIRED, 0), PQ_CT_UTF8);
+	tb_elem(&t, "value", PQ_INT32, PQ_OPTIONAL, 0);
+	lk_buf body = LK_BUF_INIT;
+	uint32_t rep[2] = {0, 0}, dk[2] = {2, 1}, dv[2] = {3, 1};
+	int ck = tb_col_add(&t, PQ_BYTE_ARRAY, "m", "map", "key");
+	tb_levels(&body, rep, 2, 1);
+	tb_levels(&body, dk, 2, 2);
+	lk_buf_append_u32le(&body, 1);
+	lk_buf_append_byte(&body, 'k');
+	tb_data_v1(&t, ck, 2, PQ_ENC_PLAIN, PQ_ENC_RLE, &body);
+	int cv = tb_col_add(&t, PQ_INT32, "m", "map", "value");
+	lk_buf_reset(&body);
+	tb_levels(&body, rep, 2, 1);
+	tb_levels(&body, dv, 2, 2);
+	lk_buf_append_u32le(&body, 7);
+	tb_data_v1(&t, cv, 2, PQ_ENC_PLAIN, PQ_ENC_RLE, &body);
+	lk_buf file;
+	tb_finish(&t, 2, &file);
+	lk_error err;
+	char tn[256];
+	lk_batch *b = tb_read(&file, &err, tn, sizeof(tn));
+	cr_assert(b, "%s (%s)", err.msg, err.where);
+	cr_assert_str_eq(tn, "struct<m:map<string,integer>>");
+	const lk_column *m = &b->cols[0];
+	cr_assert_eq(m->offsets[1], 1);
+	cr_assert_eq(m->offsets[2], 1);
+	cr_assert(!lk_column_is_null(m, 1), "empty map");
+	cr_assert_eq(LK_COL_VALUES(&m->children[1], int32_t)[0], 7);
+	lk_batch_free(b);
+	lk_buf_free(&file);
+	lk_buf_free(&body);
 }
