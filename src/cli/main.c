@@ -14,6 +14,7 @@ typedef struct command {
 
 static const command commands[] = {
 	{"parquet", cli_parquet_main, "schema|cat|copy FILE …   inspect and rewrite Parquet files"},
+	{"sync", cli_sync_main, "--source DSN --target URI --table S.T …   Postgres → Delta history"},
 };
 
 static void

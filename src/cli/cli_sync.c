@@ -1,0 +1,276 @@
+/*
+ * cli_sync.c — `lakesync sync`: Lakehouse Sync, Postgres → Delta (DESIGN §3,
+ * §7), history mode.  The work is sync/capture.c; this file parses the
+ * command line, installs the signal handlers and maps the outcome to the
+ * named exit codes of cli.h.
+ *
+ *   lakesync sync --source DSN --target URI --table SCHEMA.TABLE [--table …]
+ *                 [--mode history] [--pipeline NAME] [--until-caught-up]
+ *                 [--jobs N] [--flush-bytes N] [--flush-interval-ms N]
+ *   lakesync sync --source DSN [--pipeline NAME] --drop
+ *
+ * Exit: 0 done (caught up, or stopped by SIGTERM after a clean flush),
+ * 130 stopped by SIGINT after a clean flush, 1 runtime error, 2 usage,
+ * 3 bad data / 4 unsupported (a table stopped by an unrepresentable value
+ * or a schema change), 5 conflict (another run holds the pipeline).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "common/log.h"
+#include "sync/capture.h"
+
+static const char sync_help[] =
+	"usage: lakesync sync --source DSN --target URI --table SCHEMA.TABLE [--table ...]\n"
+	"                     [--mode history] [--pipeline NAME] [--until-caught-up]\n"
+	"                     [--jobs N] [--flush-bytes N] [--flush-interval-ms N]\n"
+	"       lakesync sync --source DSN [--pipeline NAME] --drop\n"
+	"\n"
+	"Lakehouse Sync: keeps Delta history tables of PostgreSQL tables, from\n"
+	"logical replication (pgoutput).  Each table becomes\n"
+	"<target>/<schema>/<table>_history: the source columns plus _change_type,\n"
+	"_commit_lsn, _change_seq, _commit_timestamp and _xid.  The first run takes a\n"
+	"snapshot of every table, then streams its changes; a later run resumes\n"
+	"where the Delta tables are (exactly once).\n"
+	"\n"
+	"options:\n"
+	"  --source DSN            libpq connection string (URI or key=value; PG*\n"
+	"                          variables and .pgpass apply)\n"
+	"  --target URI            the lakehouse root: a directory or file:///path\n"
+	"  --table SCHEMA.TABLE    a table to sync (repeat for more); SQL spelling\n"
+	"  --mode history          the only mode so far (mirror: later)\n"
+	"  --pipeline NAME         names the slot and publication lakesync_NAME\n"
+	"                          (default: lakesync)\n"
+	"  --until-caught-up       stream up to the WAL position at start, commit,\n"
+	"                          exit 0 (run it again to resume)\n"
+	"  --jobs N                snapshot connections (default: number of cores)\n"
+	"  --flush-bytes N         commit a table past N pending bytes (default 128 MiB;\n"
+	"                          suffixes k, M, G)\n"
+	"  --flush-interval-ms N   ... or when its oldest pending row is N ms old\n"
+	"                          (default 1000)\n"
+	"  --drop                  drop the pipeline's slot and publication, exit\n"
+	"\n"
+	"SIGINT/SIGTERM finish the current flush, commit what is complete and exit\n"
+	"(130 after SIGINT, 0 after SIGTERM).\n"
+	"exit codes: 0 ok, 1 error, 2 usage, 3 bad data, 4 unsupported, 5 conflict,\n"
+	"130 interrupted\n";
+
+static int
+usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "lakesync sync: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry `lakesync sync --help`.\n");
+	return LK_EXIT_USAGE;
+}
+
+/* `--name value` or `--name=value` (see cli_parquet.c). */
+static int
+opt_value(int argc, char **argv, int *i, const char *name, const char **val)
+{
+	size_t n = strlen(name);
+	const char *a = argv[*i];
+	if (strncmp(a, name, n) != 0)
+		return 0;
+	if (a[n] == '=') {
+		*val = a + n + 1;
+		return 1;
+	}
+	if (a[n] != '\0')
+		return 0;
+	if (*i + 1 >= argc)
+		return -1;
+	*val = argv[++*i];
+	return 1;
+}
+
+/* "128M", "64k", "1G", "1000" → bytes; false if malformed or ≤ 0. */
+static bool
+parse_size(const char *s, int64_t *out)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || end == s || v <= 0)
+		return false;
+	int64_t mul = 1;
+	if (*end == 'k' || *end == 'K')
+		mul = 1024;
+	else if (*end == 'm' || *end == 'M')
+		mul = 1024 * 1024;
+	else if (*end == 'g' || *end == 'G')
+		mul = INT64_C(1024) * 1024 * 1024;
+	else if (*end)
+		return false;
+	if (mul > 1 && end[1] && strcmp(end + 1, "B") && strcmp(end + 1, "iB"))
+		return false;
+	if (v > INT64_MAX / mul)
+		return false;
+	*out = v * mul;
+	return true;
+}
+
+static bool
+parse_int(const char *s, int lo, int hi, int *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return false;
+	*out = (int) v;
+	return true;
+}
+
+static void
+on_signal(int sig)
+{
+	sy_capture_request_stop(sig);
+}
+
+static void
+install_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0;                 /* no SA_RESTART: waits wake up */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void
+print_error(const lk_error *err)
+{
+	fprintf(stderr, "lakesync: %s\n", err->msg[0] ? err->msg : "unknown error");
+	if (err->where[0])
+		fprintf(stderr, "  where: %s\n", err->where);
+}
+
+int
+cli_sync_main(int argc, char **argv)
+{
+	sy_capture_options o;
+	sy_capture_options_init(&o);
+	const char **tables = calloc((size_t) argc + 1, sizeof(char *));
+	int ntables = 0;
+	bool drop = false;
+	const char *mode = "history";
+	int rc = LK_EXIT_OK;
+
+	if (!tables)
+		return LK_EXIT_ERROR;
+	for (int i = 1; i < argc; i++) {
+		const char *v = NULL;
+		int m;
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(sync_help, stdout);
+			free(tables);
+			return LK_EXIT_OK;
+		}
+		if (!strcmp(argv[i], "--until-caught-up")) {
+			o.until_caught_up = true;
+			continue;
+		}
+		if (!strcmp(argv[i], "--drop")) {
+			drop = true;
+			continue;
+		}
+#define OPT(name)                                                       \
+	((m = opt_value(argc, argv, &i, name, &v)) < 0                      \
+		 ? (rc = usage_error("%s needs a value", name), true)           \
+		 : m == 1)
+		if (OPT("--source")) {
+			o.source = v;
+		} else if (OPT("--target")) {
+			o.target = v;
+		} else if (OPT("--table")) {
+			tables[ntables++] = v;
+		} else if (OPT("--mode")) {
+			mode = v;
+		} else if (OPT("--pipeline")) {
+			o.pipeline = v;
+		} else if (OPT("--jobs")) {
+			if (v && !parse_int(v, 1, 64, &o.jobs))
+				rc = usage_error("invalid --jobs \"%s\" (1 to 64)", v);
+		} else if (OPT("--flush-bytes")) {
+			if (v && !parse_size(v, &o.cfg.flush_bytes))
+				rc = usage_error("invalid --flush-bytes \"%s\"", v);
+		} else if (OPT("--flush-interval-ms")) {
+			if (v && !parse_int(v, 1, 86400000, &o.cfg.flush_interval_ms))
+				rc = usage_error("invalid --flush-interval-ms \"%s\"", v);
+		} else if (argv[i][0] == '-') {
+			rc = usage_error("unknown option \"%s\"", argv[i]);
+		} else {
+			rc = usage_error("unexpected argument \"%s\"", argv[i]);
+		}
+#undef OPT
+		if (rc != LK_EXIT_OK) {
+			free(tables);
+			return rc;
+		}
+	}
+	if (!o.source)
+		rc = usage_error("%s", "missing --source DSN");
+	else if (drop && (ntables || o.until_caught_up))
+		rc = usage_error("%s", "--drop takes only --source and --pipeline");
+	else if (!drop && !o.target)
+		rc = usage_error("%s", "missing --target URI");
+	else if (!drop && ntables == 0)
+		rc = usage_error("%s", "missing --table SCHEMA.TABLE");
+	else if (strcmp(mode, "history") != 0 && strcmp(mode, "mirror") != 0)
+		rc = usage_error("unknown --mode \"%s\" (history or mirror)", mode);
+	if (rc != LK_EXIT_OK) {
+		free(tables);
+		return rc;
+	}
+	if (!strcmp(mode, "mirror")) {
+		fprintf(stderr, "lakesync: --mode mirror is not supported yet (history is)\n");
+		free(tables);
+		return LK_EXIT_UNSUPPORTED;
+	}
+
+	lk_error err;
+	lk_error_clear(&err);
+	if (drop) {
+		rc = sy_capture_drop(o.source, o.pipeline, &err) ? LK_EXIT_OK
+														 : (print_error(&err), cli_exit_for(&err));
+		free(tables);
+		return rc;
+	}
+	if (o.jobs == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		o.jobs = n > 0 ? (int) (n > 64 ? 64 : n) : 1;
+	}
+	o.tables = tables;
+	o.ntables = ntables;
+	o.progress_tty = isatty(STDERR_FILENO) == 1;
+	install_signals();
+
+	sy_capture_result res;
+	bool ok = sy_capture_run(&o, &res, &err);
+	free(tables);
+	if (!ok) {
+		if (err.code == LK_OK)
+			err.code = LK_ERR_INTERNAL;
+		print_error(&err);
+		return cli_exit_for(&err);
+	}
+	if (res.tables_failed) {
+		fprintf(stderr, "lakesync: %d table%s stopped by an error\n", res.tables_failed,
+				res.tables_failed > 1 ? "s" : "");
+		print_error(&res.table_error);
+		rc = cli_exit_for(&res.table_error);
+		return rc == LK_EXIT_OK ? LK_EXIT_ERROR : rc;
+	}
+	if (res.interrupted)
+		return res.signal == SIGINT ? LK_EXIT_INTERRUPTED : LK_EXIT_OK;
+	return LK_EXIT_OK;
+}
