@@ -1247,7 +1247,7 @@ read_leaf(pq_reader *r, const pq_row_group *g, int li, lk_column *col, bool reta
 		return rd_error(r, err, LK_ERR_CORRUPT, "column chunk without metadata");
 	if (cc->has_crypto_metadata)
 		return rd_error(r, err, LK_ERR_UNSUPPORTED, "encrypted column chunk");
-	if (cc->file_path)
+	if (cc->file_path && cc->file_path[0])
 		return rd_error(r, err, LK_ERR_UNSUPPORTED,
 						"column chunk in another file (\"%s\")", cc->file_path);
 	const pq_column_meta *m = &cc->meta_data;
@@ -1745,9 +1745,10 @@ pq_reader_read_row_group(pq_reader *r, int rg, lk_batch *out, lk_error *err)
 	if (rg < 0 || rg >= r->fm.nrow_groups)
 		return rd_error(r, err, LK_ERR_INVALID, "row group %d out of range (file has %d)",
 						rg, r->fm.nrow_groups);
-	if (out->ncols != r->nout)
+	if (out->ncols != r->nout ||
+		(out->schema != r->out_schema && !lk_type_equal(out->schema, r->out_schema)))
 		return rd_error(r, err, LK_ERR_INVALID,
-						"batch has %d columns, the projection %d", out->ncols, r->nout);
+						"batch was not made for this reader's output schema");
 	lk_batch_reset(out);
 	const pq_row_group *g = &r->fm.row_groups[rg];
 	r->rg_rows = g->num_rows;

@@ -1863,3 +1863,20 @@ Test(reader, map_key_value_legacy)
 	lk_buf_free(&file);
 	lk_buf_free(&body);
 }
+
+Test(reader, batch_must_match_projection)
+{
+	const char *p = data_path("data", "alltypes_plain.parquet");
+	NEED(p);
+	pq_reader *r = open_or_die(p);
+	lk_batch *b = lk_batch_new(pq_reader_output_schema(r));
+	const char *names[] = {"id"};
+	lk_error err;
+	cr_assert(pq_reader_project(r, names, 1, &err));
+	lk_error_clear(&err);
+	cr_assert(!pq_reader_read_row_group(r, 0, b, &err));
+	cr_assert_eq(err.code, LK_ERR_INVALID);
+	cr_assert(!pq_reader_read_row_group(r, 1, b, &err), "row group 1 does not exist");
+	lk_batch_free(b);
+	pq_reader_free(r);
+}
