@@ -34,7 +34,8 @@
  * Integrity checks: CRCs when present, levels <= max, repetition levels
  * start each record with 0 and only repeat a level that was entered,
  * dictionary indices < dictionary size, every leaf yields exactly the row
- * group's num_rows records, a required value is never null.
+ * group's num_rows records (a column without definition levels thus has a
+ * value in every row).
  *
  * Assumes a little-endian host (PLAIN values are copied as they are).
  */
@@ -1121,9 +1122,21 @@ page_bytes(pq_reader *r, int codec, const uint8_t *body, size_t len, int64_t usi
 		*outlen = len;
 		return true;
 	}
-	if (usize < 0 || usize > MAX_PAGE_BYTES)
-		return rd_error(r, err, LK_ERR_CORRUPT, "uncompressed page size %lld out of range",
-						(long long) usize);
+	/* The buffer is sized by the header's claim: bound the claim by what
+	 * the codec can expand len bytes to (deflate 1032:1, snappy ~22:1,
+	 * LZ4 255:1; zstd and brotli only by the absolute cap). */
+	uint64_t most = MAX_PAGE_BYTES;
+	switch (codec) {
+	case PQ_CODEC_SNAPPY: most = (uint64_t) len * 32 + 1024; break;
+	case PQ_CODEC_GZIP: most = (uint64_t) len * 1100 + 1024; break;
+	case PQ_CODEC_LZ4_RAW:
+	case PQ_CODEC_LZ4_HADOOP: most = (uint64_t) len * 256 + 1024; break;
+	default: break;
+	}
+	if (usize < 0 || usize > MAX_PAGE_BYTES || (uint64_t) usize > most)
+		return rd_error(r, err, LK_ERR_CORRUPT,
+						"uncompressed page size %lld out of range for %zu compressed bytes",
+						(long long) usize, len);
 	r->page = grow(r->page, &r->page_cap, (size_t) usize + 1, 1);
 	RD_TRY(r, pq_decompress(codec, body, len, r->page, (size_t) usize, err), err);
 	*out = r->page;
