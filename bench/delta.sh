@@ -71,7 +71,7 @@ for (const threads of [1, os.cpus().length]) {
 const f = (x) => x.toFixed(1).padStart(8);
 const load = os.loadavg()[0].toFixed(2);
 console.log(`snapshot load, ${ours.files} files, checkpoint of ${(ours.checkpoint_bytes / 1048576).toFixed(1)} MiB ` +
-  `(written by lakesync in ${ours.checkpoint_write_ms.toFixed(0)} ms), best of ${repeat}; load average ${load}`);
+  `(lakesync wrote it in ${ours.checkpoint_write_ms.toFixed(0)} ms, replaying ${ours.commits} JSON commits included), best of ${repeat}; load average ${load}`);
 console.log(`                          wall best  median   cpu best (ms)   ratio lakesync/DuckDB (best wall)`);
 console.log(`lakesync dl_snapshot_open ${f(ours.load_best_ms)} ${f(ours.load_median_ms)} ${f(ours.load_cpu_best_ms)}`);
 for (const [t, r] of Object.entries(res))

@@ -551,7 +551,7 @@ remove_of(const dl_add *f, int64_t now, dl_action *out)
 	r->partition_values = f->partition_values;
 	r->has_size = true;
 	r->size = f->size;
-	r->has_tags = f->has_tags;
+	r->has_tags = true;     /* extendedFileMetadata: partitionValues, size, tags */
 	r->tags = f->tags;
 	r->has_dv = f->has_dv;
 	r->dv = f->dv;

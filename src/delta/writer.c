@@ -291,16 +291,18 @@ stat_value(const pq_column_stats *s, const lk_type *t, bool is_max, lk_buf *out)
 	}
 }
 
+/* *budget: columns still to index (delta.dataSkippingNumIndexedCols: leaf
+ * fields in schema order, an array or map counting as one); < 0 = all. */
 static void
 stats_struct(const lk_type *st, const pq_file_info *info, const bool *nan,
-			 int *leaf, sobj *mn, sobj *mx, sobj *nc)
+			 int *leaf, int *budget, sobj *mn, sobj *mx, sobj *nc)
 {
 	for (int i = 0; i < st->nchildren; i++) {
 		const lk_field *f = &st->children[i];
 		const lk_type *t = f->type;
 		if (t->id == LK_T_STRUCT) {
 			sobj cmn = {LK_BUF_INIT, 0}, cmx = {LK_BUF_INIT, 0}, cnc = {LK_BUF_INIT, 0};
-			stats_struct(t, info, nan, leaf, &cmn, &cmx, &cnc);
+			stats_struct(t, info, nan, leaf, budget, &cmn, &cmx, &cnc);
 			sobj *dst[3] = {mn, mx, nc}, *src[3] = {&cmn, &cmx, &cnc};
 			for (int k = 0; k < 3; k++) {
 				if (src[k]->n) {
@@ -315,9 +317,15 @@ stats_struct(const lk_type *st, const pq_file_info *info, const bool *nan,
 		}
 		if (t->id == LK_T_ARRAY || t->id == LK_T_MAP) {
 			*leaf += count_leaves(t);
+			if (*budget > 0)
+				(*budget)--;
 			continue;
 		}
 		int li = (*leaf)++;
+		if (*budget == 0)
+			continue;
+		if (*budget > 0)
+			(*budget)--;
 		if (li >= info->nstats)
 			continue;
 		const pq_column_stats *s = &info->stats[li];
@@ -341,11 +349,11 @@ stats_struct(const lk_type *st, const pq_file_info *info, const bool *nan,
 
 char *
 dl_stats_json(const pq_file_info *info, const lk_type *file_schema,
-			  const bool *nan, lk_arena *a)
+			  const bool *nan, int max_columns, lk_arena *a)
 {
 	sobj mn = {LK_BUF_INIT, 0}, mx = {LK_BUF_INIT, 0}, nc = {LK_BUF_INIT, 0};
-	int leaf = 0;
-	stats_struct(file_schema, info, nan, &leaf, &mn, &mx, &nc);
+	int leaf = 0, budget = max_columns < 0 ? -1 : max_columns;
+	stats_struct(file_schema, info, nan, &leaf, &budget, &mn, &mx, &nc);
 	lk_buf out = LK_BUF_INIT;
 	lk_buf_printf(&out, "{\"numRecords\":%" PRId64 ",\"minValues\":{", info->num_rows);
 	lk_buf_append(&out, mn.b.data, mn.b.len);
@@ -943,6 +951,7 @@ struct dl_data_writer {
 	bool const_type;            /* cdc with a constant _change_type */
 	const lk_type *file_schema;
 	int nleaves;
+	int stats_cols;             /* delta.dataSkippingNumIndexedCols */
 	ofile *files;
 	ofile **ht;
 	size_t htcap, nfiles;
@@ -1111,7 +1120,7 @@ ofile_finish(dl_data_writer *w, ofile *f, lk_error *err)
 			a.u.add.size = info.file_size;
 			a.u.add.modification_time = mtime;
 			a.u.add.data_change = w->o.data_change;
-			a.u.add.stats = dl_stats_json(&info, w->file_schema, f->nan, ca);
+			a.u.add.stats = dl_stats_json(&info, w->file_schema, f->nan, w->stats_cols, ca);
 			if (w->o.data_change)
 				flags |= DL_CF_NEW_DATA;
 			if (w->o.cdc_covered)
@@ -1152,6 +1161,14 @@ writer_init(dl_data_writer *w, dl_commit *c, const dl_write_options *o, lk_error
 		w->file_schema = w->l->data;
 	}
 	w->nleaves = count_leaves(w->file_schema);
+	w->stats_cols = 32;
+	const char *nic = dl_commit_config(c, "delta.dataSkippingNumIndexedCols");
+	if (nic) {
+		char *end;
+		long v = strtol(nic, &end, 10);
+		if (end != nic && !*end && v >= -1)
+			w->stats_cols = v < 0 ? -1 : (int) v;
+	}
 	w->scratch = lk_batch_new(w->file_schema);
 	if (dl_commit_config_true(c, "delta.enableChangeDataFeed"))
 		ws_get(c);   /* the prepare hook writes insert change rows if needed */
@@ -1733,7 +1750,7 @@ make_remove(const dl_add *f, bool data_change, int64_t now, dl_action *out)
 	r->partition_values = f->partition_values;
 	r->has_size = true;
 	r->size = f->size;
-	r->has_tags = f->has_tags;
+	r->has_tags = true;     /* extendedFileMetadata: partitionValues, size, tags */
 	r->tags = f->tags;
 	r->has_dv = f->has_dv;
 	r->dv = f->dv;

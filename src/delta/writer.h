@@ -105,12 +105,15 @@ void dl_hive_escape(lk_buf *b, const char *s);
 /* add.stats of a written file: numRecords, minValues, maxValues, nullCount,
  * keys the file's (physical) column names, nested structs as nested objects
  * (arrays and maps are left out). nan[i] marks leaf i (Parquet leaf order)
- * as holding a NaN: its min/max are left out. Timestamps as ISO strings in
+ * as holding a NaN: its min/max are left out. Only the first max_columns
+ * columns get stats (leaf fields in schema order, an array or map counting
+ * as one; the table property delta.dataSkippingNumIndexedCols, default 32;
+ * -1 = all). Timestamps as ISO strings in
  * milliseconds, min rounded down and max up; strings as the Parquet writer
  * truncated them (max bumped, or left out); decimals as exact JSON numbers;
  * booleans and binary only get nullCount. In arena a. */
 char *dl_stats_json(const pq_file_info *info, const lk_type *file_schema,
-					const bool *nan, lk_arena *a);
+					const bool *nan, int max_columns, lk_arena *a);
 
 /* ---- writing data files ----------------------------------------------------- */
 

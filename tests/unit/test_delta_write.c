@@ -554,6 +554,27 @@ Test(dwrite, stats_bounds_nan_strings_timestamps)
 	st_store_close(&st);
 }
 
+Test(dwrite, stats_only_for_indexed_columns)
+{
+	st_store st;
+	open_table(&st, "t");
+	dl_table_options o;
+	dl_table_options_init(&o);
+	/* id, name, score: then amount, day, ts, s.a, s.b, tags, flag go without */
+	dl_kv kv[] = {{"delta.dataSkippingNumIndexedCols", "3"}};
+	o.configuration = kv;
+	o.nconfiguration = 1;
+	create(&st, simple_schema(), &o);
+	append(&st, 0, 4);
+	dl_snapshot *s = snap(&st, -1);
+	cr_assert_str_eq(s->files[0].add.stats,
+		"{\"numRecords\":4,\"minValues\":{\"id\":0,\"name\":\"n0\",\"score\":0.0},"
+		"\"maxValues\":{\"id\":3,\"name\":\"n2\",\"score\":1.5},"
+		"\"nullCount\":{\"id\":0,\"name\":1,\"score\":0}}");
+	dl_snapshot_free(s);
+	st_store_close(&st);
+}
+
 Test(dwrite, stats_string_max_truncated_is_upper_bound)
 {
 	lk_arena *a = &tarena;
@@ -1016,7 +1037,7 @@ Test(dwrite, deletion_vectors_write_and_merge)
 	snprintf(want, sizeof(want), "{\"remove\":{\"path\":\"%s\",\"deletionTimestamp\":", path0);
 	cr_assert(strncmp(rm, want, strlen(want)) == 0, "%s", rm);
 	snprintf(want, sizeof(want), ",\"dataChange\":true,\"extendedFileMetadata\":true,"
-			 "\"partitionValues\":{},\"size\":%" PRId64 "}}", size0);
+			 "\"partitionValues\":{},\"size\":%" PRId64 ",\"tags\":{}}}", size0);
 	cr_assert(strstr(rm, want), "%s", rm);
 	cr_assert_null(strstr(rm, "deletionVector"));
 	cr_assert(strstr(ad, "\"deletionVector\":{\"storageType\":\"u\",\"pathOrInlineDv\":\""), "%s", ad);
