@@ -689,6 +689,8 @@ leaf_error(const wleaf *L, lk_error *err, lk_error_code code, const char *msg)
 	return lk_error_where(err, "column \"%s\"", L->dotted);
 }
 
+/* A zeroed element at the end of w->elems (owned by the writer; the pointer
+ * is valid until the next elem_add). */
 static pq_schema_element *
 elem_add(pq_writer *w)
 {
@@ -1082,7 +1084,8 @@ walk_field(pq_writer *w, walk_ctx *c, const lk_field *f, const char *name,
 	if (L->max_def > 0 || L->max_rep > 0) {
 		size_t bits = (size_t) (pq_bit_width((uint64_t) L->max_def) +
 								pq_bit_width((uint64_t) L->max_rep) + 2);
-		L->hroom = ((PAGE_MAX_LEVELS * bits / 8 + 64) + 15) & ~(size_t) 15;
+		L->hroom = (((size_t) (PAGE_MAX_LEVELS + SLICE_MAX_ROWS) * bits / 8 + 64) + 15)
+			& ~(size_t) 15;
 	}
 	plain_reset(L);
 	return true;
@@ -1220,6 +1223,7 @@ sel_reserve(pq_writer *w, int64_t n)
 	w->selcap = cap;
 }
 
+/* Writer-owned scratch of at least n bytes, valid until the next call. */
 static void *
 scratch(pq_writer *w, size_t n)
 {
@@ -1234,6 +1238,7 @@ scratch(pq_writer *w, size_t n)
 	return w->scr;
 }
 
+/* Writer-owned array of n views, valid until the next call. */
 static pq_byte_view *
 views_get(pq_writer *w, int64_t n)
 {
