@@ -36,14 +36,23 @@
  * dictionary page, then the buffered data pages.  Memory is bounded by one
  * row group of encoded pages plus one page per leaf.
  *
- * When a chunk's dictionary grows past dictionary_limit bytes, the current
- * page is closed (dictionary-encoded) and the rest of the chunk is PLAIN;
- * the dictionary may overshoot the limit by one slice of rows.  Each row
- * group starts a new dictionary.
+ * Dictionary: each chunk (row group × leaf) starts one.  After its first
+ * DICT_PROBE_VALUES values it is judged as parquet-mr does (dictionary +
+ * index bytes against PLAIN bytes); a losing dictionary is dropped before
+ * any page used it (no dictionary page).  When a dictionary grows past
+ * dictionary_limit bytes, the current page is closed (dictionary-encoded)
+ * and the rest of the chunk is PLAIN; the dictionary may overshoot the
+ * limit by one slice of rows.
  *
- * Deterministic: the same batches and options give the same bytes (no
- * clock, no addresses; the dictionary keeps insertion order).  Assumes a
- * little-endian host (PLAIN is little-endian and values are copied as is).
+ * Deterministic: the same rows and options give the same bytes, however
+ * the rows are split into batches (decisions are taken at row positions
+ * that do not depend on batch boundaries; no clock, no addresses; the
+ * dictionary keeps insertion order).  Assumes a little-endian host (PLAIN
+ * is little-endian and values are copied as is).
+ *
+ * Annotations follow src/parquet/README.md, with the legacy converted type
+ * where one exists, except BSON: DuckDB refuses a file whose schema has the
+ * BSON converted type, so only the logical type is written.
  */
 #include "parquet/parquet.h"
 
