@@ -193,8 +193,11 @@ begin_txn(cap *c, uint64_t commit_lsn, uint64_t end_lsn, int64_t pg_time, uint32
 	c->tx.commit_time_us = pgo_time_to_unix_micros(pg_time);
 	c->tx.xid = xid;
 	c->tx.seq = 0;
-	for (int i = 0; i < c->n; i++)
+	for (int i = 0; i < c->n; i++) {
 		c->applies[i] = sy_table_applies(c->tables[i], commit_lsn);
+		if (c->applies[i])
+			sy_table_begin_txn(c->tables[i]);
+	}
 }
 
 static void

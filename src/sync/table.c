@@ -808,11 +808,23 @@ no_unchanged(const sy_table *t, const rowvals *r, const char *what, lk_error *er
 	return true;
 }
 
+void
+sy_table_begin_txn(sy_table *t)
+{
+	t->txn_batch_row = t->batch ? t->batch->nrows : 0;
+	t->txn_pending_rows = t->pending_rows;
+	t->txn_pending_bytes = t->pending_bytes;
+	t->txn_prev_lsn = t->last_pending_lsn;
+}
+
 static bool
 write_batch(sy_table *t, lk_error *err)
 {
 	if (t->batch->nrows == 0)
 		return true;
+	/* rows of the current transaction leave the batch: it can no longer
+	 * be cut back to its start */
+	t->txn_batch_row = t->pending_rows > t->txn_pending_rows ? -1 : 0;
 	if (!t->commit)
 		t->commit = sy_table_begin_commit(t);
 	if (!t->writer) {
@@ -1043,13 +1055,42 @@ sy_table_discard(sy_table *t)
 	t->pending_rows = 0;
 	t->pending_bytes = 0;
 	t->first_pending_lsn = t->last_pending_lsn = 0;
+	t->txn_batch_row = 0;
+	t->txn_pending_rows = 0;
+	t->txn_pending_bytes = 0;
+	t->txn_prev_lsn = 0;
 	if (t->toast)
 		toast_clear(t->toast);
+}
+
+/* Keep only the first n rows of the batch. */
+static void
+batch_truncate(sy_table *t, int64_t n)
+{
+	lk_batch *nb = lk_batch_new(t->schema);
+	for (int i = 0; i < nb->ncols; i++)
+		lk_column_append_range(&nb->cols[i], &t->batch->cols[i], 0, n);
+	nb->nrows = n;
+	lk_batch_free(t->batch);
+	t->batch = nb;
 }
 
 void
 sy_table_fail(sy_table *t, const lk_error *err, uint64_t lsn)
 {
+	/* commit the complete transactions before the failing one */
+	if (t->state != SY_ERROR && t->txn_pending_rows > 0 && t->txn_batch_row >= 0 &&
+		t->pending_rows >= t->txn_pending_rows && t->txn_prev_lsn < lsn) {
+		batch_truncate(t, t->txn_batch_row);
+		t->pending_rows = t->txn_pending_rows;
+		t->pending_bytes = t->txn_pending_bytes;
+		t->last_pending_lsn = t->txn_prev_lsn;
+		lk_error e2;
+		if (!sy_table_commit(t, &e2))
+			lk_warn("%s: could not commit the transactions before the failure: %s",
+					t->qualname, e2.msg);
+	}
+	t->txn_pending_rows = 0;
 	uint64_t hold = lsn;
 	if (t->pending_rows > 0 && t->first_pending_lsn < hold)
 		hold = t->first_pending_lsn;

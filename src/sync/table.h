@@ -140,6 +140,13 @@ typedef struct sy_table {
 	int64_t pending_since_ms;   /* monotonic ms of the first pending row */
 	uint64_t first_pending_lsn; /* commit LSN of the first pending txn */
 	uint64_t last_pending_lsn;  /* ... of the last */
+	/* where the current transaction started (sy_table_begin_txn): what a
+	 * failure in it can roll back to; txn_batch_row -1 when some of its
+	 * rows already went to a data file */
+	int64_t txn_batch_row;
+	int64_t txn_pending_rows;
+	int64_t txn_pending_bytes;
+	uint64_t txn_prev_lsn;
 
 	sy_toast *toast;            /* last images for 'u' values, or NULL */
 
@@ -200,6 +207,10 @@ bool sy_table_set_relation(sy_table *t, const pgo_relation *rel,
  * version.  Moves SY_CATCHUP to SY_STREAMING on the first true. */
 bool sy_table_applies(sy_table *t, uint64_t commit_lsn);
 
+/* A transaction that applies to the table begins: remember where, so a
+ * failure inside it can still commit the transactions before it. */
+void sy_table_begin_txn(sy_table *t);
+
 /* Append the history rows of one change (tx->seq advances per row).
  * Errors name the table, the column and the commit LSN; the caller then
  * calls sy_table_fail(). */
@@ -222,9 +233,11 @@ bool sy_table_commit(sy_table *t, lk_error *err);
 /* Drop every row not committed (files already written stay unreferenced). */
 void sy_table_discard(sy_table *t);
 
-/* Stop the table: SY_ERROR with err, pending rows discarded; the slot is
- * held below the first transaction not durable in it (lsn = the commit
- * LSN of the transaction that failed). */
+/* Stop the table: SY_ERROR with err.  Rows of complete transactions
+ * before the failing one are committed when they can be (the failing
+ * transaction's rows are all still in the batch), the rest is discarded;
+ * the slot is held below the first transaction not durable in it (lsn =
+ * the commit LSN of the transaction that failed). */
 void sy_table_fail(sy_table *t, const lk_error *err, uint64_t lsn);
 
 /* The bound the table puts on the confirmed flush LSN: the commit LSN of
