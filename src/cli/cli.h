@@ -24,6 +24,8 @@ enum lk_exit {
 int cli_exit_for(const lk_error *err);
 
 int cli_parquet_main(int argc, char **argv);
+int cli_synced_table_main(int argc, char **argv);
 int cli_sync_main(int argc, char **argv);
+int cli_delta_main(int argc, char **argv);
 
 #endif

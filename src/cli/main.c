@@ -14,7 +14,11 @@ typedef struct command {
 
 static const command commands[] = {
 	{"parquet", cli_parquet_main, "schema|cat|copy FILE …   inspect and rewrite Parquet files"},
+	{"synced-table", cli_synced_table_main, "--source URI --target DSN --table S.T --mode M …\n"
+	 "            keep a Delta table as a read-only PostgreSQL table"},
 	{"sync", cli_sync_main, "--source DSN --target URI --table S.T …   Postgres → Delta history"},
+	{"delta", cli_delta_main, "scan|history|changes|checkpoint|optimize|vacuum TABLE …\n"
+	 "            read, time-travel, change feed and maintain Delta tables"},
 };
 
 static void
