@@ -722,14 +722,15 @@ dl_cdf_next(dl_cdf *c, lk_batch **out, lk_error *err)
 			lk_batch *b;
 			if (!dl_scan_next(c->scan, &b, err)) {
 				close_source(c);
-				return false;
+				return lk_error_add_where(err, "version %" PRId64, c->version);
 			}
 			if (!b) {
 				if (c->cur->kind == DL_CHANGE_CDC && c->row != c->ntypes) {
 					lk_error_set(err, LK_ERR_CORRUPT,
 								 "change data file has %" PRId64 " rows but %" PRId64
 								 " _change_type values", c->row, c->ntypes);
-					lk_error_where(err, "change data file \"%s\"", c->vfile.path);
+					lk_error_where(err, "version %" PRId64 ", change data file \"%s\"",
+								   c->version, c->vfile.path);
 					close_source(c);
 					return false;
 				}
@@ -738,7 +739,7 @@ dl_cdf_next(dl_cdf *c, lk_batch **out, lk_error *err)
 			}
 			if (!emit(c, b, err)) {
 				close_source(c);
-				return false;
+				return lk_error_add_where(err, "version %" PRId64, c->version);
 			}
 			if (c->out->nrows > 0) {
 				*out = c->out;
