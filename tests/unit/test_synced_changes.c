@@ -12,7 +12,7 @@
  *
  *   LAKESYNC_DRIVER_TABLE   table directory
  *   LAKESYNC_DRIVER_MODEL   model file (created by op create)
- *   LAKESYNC_DRIVER_OP      create | step | addcol | optimize
+ *   LAKESYNC_DRIVER_OP      create | step | addcol | optimize | dup
  *   LAKESYNC_DRIVER_OPTS    create: comma list of dv, cdf
  *   LAKESYNC_DRIVER_STEPS   step: number of commits (default 1)
  *   LAKESYNC_DRIVER_EXPECT  file the expected rows are written to
@@ -791,6 +791,23 @@ Test(driver, run, .timeout = 170)
 			m.xv[ins[k]] = true;
 		}
 		m.max_id += 5;
+		model_save(&m, mpath, expect);
+	} else if (strcmp(op, "dup") == 0) {
+		/* rows with ids that exist, without deleting the old ones: the
+		 * source now breaks the key; the model keeps the newer row (greater
+		 * ts), which is what --dedup-by ts shows */
+		model_load(&m, mpath);
+		uint64_t r = 0xd00dull * (uint64_t) (m.version + 1);
+		int64_t ids[3] = {0};
+		int tags[3] = {0};
+		int n = pick_live(&m, &r, 3, ids, NULL, 0);
+		for (int k = 0; k < n; k++)
+			tags[k] = m.tag[ids[k]] + 1;
+		m.version = commit_changes(&st, NULL, 0, ids, tags, n, m.extra);
+		for (int k = 0; k < n; k++) {
+			m.tag[ids[k]] = tags[k];
+			m.xv[ids[k]] = m.extra;
+		}
 		model_save(&m, mpath, expect);
 	} else if (strcmp(op, "optimize") == 0) {
 		model_load(&m, mpath);
