@@ -373,15 +373,21 @@ conv_fixed(pq_reader *r, const pq_leaf *leaf, const uint8_t *src, int64_t n,
 		return true;
 	}
 	case PQ_CONV_INT96: {
+		/* nanoseconds of the day (u64le) + Julian day (u32le); as
+		 * nanoseconds since the epoch (1677-09-21 .. 2262-04-11) */
 		int64_t *d = dst;
 		for (i = 0; i < n; i++) {
-			uint64_t nod;
+			int64_t nod, days_ns, v;
 			uint32_t jd;
 			memcpy(&nod, src + 12 * i, 8);
 			memcpy(&jd, src + 12 * i + 8, 4);
-			/* wrapping arithmetic: out-of-range dates wrap, never trap */
-			d[i] = (int64_t) ((uint64_t) ((int64_t) jd - 2440588) *
-							  UINT64_C(86400000000000) + nod);
+			if (__builtin_mul_overflow((int64_t) jd - 2440588, INT64_C(86400000000000),
+									   &days_ns) ||
+				__builtin_add_overflow(days_ns, nod, &v))
+				return rd_error(r, err, LK_ERR_UNSUPPORTED,
+								"INT96 timestamp (julian day %u) outside the range of "
+								"nanosecond timestamps", jd);
+			d[i] = v;
 		}
 		return true;
 	}

@@ -1880,3 +1880,39 @@ Test(reader, batch_must_match_projection)
 	lk_batch_free(b);
 	pq_reader_free(r);
 }
+
+Test(reader, int96_range)
+{
+	/* 2009-03-01 00:00:01 (julian day 2454892) and one past 2262 */
+	lk_buf body = LK_BUF_INIT;
+	lk_buf_append_u64le(&body, UINT64_C(1000000000));
+	lk_buf_append_u32le(&body, 2454892);
+	lk_error err;
+	tb t = {0};
+	tb_elem(&t, "schema", -1, -1, 1);
+	tb_elem(&t, "ts", PQ_INT96, PQ_REQUIRED, 0);
+	int c = tb_col_add(&t, PQ_INT96, "ts", NULL, NULL);
+	tb_data_v1(&t, c, 1, PQ_ENC_PLAIN, PQ_ENC_RLE, &body);
+	lk_buf file;
+	tb_finish(&t, 1, &file);
+	lk_batch *b = tb_read(&file, &err, NULL, 0);
+	cr_assert(b, "%s", err.msg);
+	cr_assert_eq(LK_COL_VALUES(&b->cols[0], int64_t)[0], INT64_C(1235865601000000000));
+	lk_batch_free(b);
+	lk_buf_free(&file);
+
+	lk_buf_reset(&body);
+	lk_buf_append_u64le(&body, 0);
+	lk_buf_append_u32le(&body, 2440588 + 106752);   /* 2262-04-12 */
+	t = (tb) {0};
+	tb_elem(&t, "schema", -1, -1, 1);
+	tb_elem(&t, "ts", PQ_INT96, PQ_REQUIRED, 0);
+	c = tb_col_add(&t, PQ_INT96, "ts", NULL, NULL);
+	tb_data_v1(&t, c, 1, PQ_ENC_PLAIN, PQ_ENC_RLE, &body);
+	tb_finish(&t, 1, &file);
+	cr_assert_null(tb_read(&file, &err, NULL, 0));
+	cr_assert_eq(err.code, LK_ERR_UNSUPPORTED);
+	cr_assert(strstr(err.msg, "INT96"), "%s", err.msg);
+	lk_buf_free(&file);
+	lk_buf_free(&body);
+}
