@@ -207,11 +207,6 @@ end_txn(cap *c, uint64_t end_lsn)
 	if (end_lsn > c->boundary)
 		c->boundary = end_lsn;
 	c->txns++;
-	{
-		char b1[20], b2[20];
-		lk_debug("transaction %" PRId64 " commit lsn %s end %s", c->tx.xid,
-				 pgo_lsn_format(c->tx.commit_lsn, b1), pgo_lsn_format(end_lsn, b2));
-	}
 	if (c->o->until_caught_up && c->boundary >= c->target)
 		c->caught_up = true;
 }
@@ -557,11 +552,6 @@ stream_loop(cap *c, bool *lost, lk_error *err)
 		}
 		if (r == PGR_MESSAGE) {
 			if (msg.kind == PGR_KEEPALIVE) {
-				{
-					char b1[20];
-					lk_debug("keepalive wal_end %s%s", pgo_lsn_format(msg.wal_end, b1),
-							 c->in_txn ? " (in a transaction)" : "");
-				}
 				if (!c->in_txn && msg.wal_end > c->boundary) {
 					c->boundary = msg.wal_end;
 					if (c->o->until_caught_up && c->boundary >= c->target)
