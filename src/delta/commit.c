@@ -458,6 +458,16 @@ dl_commit_schema(const dl_commit *c)
 	return c->has_schema ? &c->schema : NULL;
 }
 
+bool
+dl_commit_check_schema(dl_commit *c, lk_error *err)
+{
+	if (c->has_schema)
+		return true;
+	if (!c->has_metadata || !c->metadata.schema_string)
+		return lk_error_set(err, LK_ERR_INVALID, "the table has no schema to write with");
+	return refresh_schema(c, err);
+}
+
 dl_column_mapping
 dl_commit_column_mapping(const dl_commit *c)
 {

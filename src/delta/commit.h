@@ -123,8 +123,10 @@ int64_t dl_commit_version(const dl_commit *c);        /* -1 until committed */
 int dl_commit_attempts(const dl_commit *c);           /* put attempts made */
 const dl_protocol *dl_commit_protocol(const dl_commit *c);    /* NULL if none yet */
 const dl_metadata *dl_commit_metadata(const dl_commit *c);    /* NULL if none yet */
-/* Parsed table schema and column-mapping mode (NULL until a metaData). */
+/* Parsed table schema and column-mapping mode (NULL until a metaData, or
+ * when the schema does not parse: dl_commit_check_schema says why). */
 const dl_schema *dl_commit_schema(const dl_commit *c);
+bool dl_commit_check_schema(dl_commit *c, lk_error *err);
 dl_column_mapping dl_commit_column_mapping(const dl_commit *c);
 /* Table property value (metaData.configuration) or NULL. */
 const char *dl_commit_config(const dl_commit *c, const char *key);

@@ -785,10 +785,9 @@ bool
 dl_commit_layout(dl_commit *c, const dl_layout **out, lk_error *err)
 {
 	wstate *w = ws_get(c);
+	LK_FORWARD(dl_commit_check_schema(c, err));
 	const dl_metadata *m = dl_commit_metadata(c);
 	const dl_schema *s = dl_commit_schema(c);
-	if (!m || !s)
-		return lk_error_set(err, LK_ERR_INVALID, "the table has no schema to write with");
 	if (!w->has_layout || w->layout_schema != m->schema_string) {
 		if (!dl_layout_make(s, dl_commit_column_mapping(c), &m->partition_columns,
 							dl_commit_arena(c), &w->layout, err))
