@@ -14,7 +14,8 @@
  * compatibility rules):
  *   LIST   group (LIST) { repeated group list { <element> } }        3-level
  *          group (LIST) { repeated <primitive> }                      2-level
- *          group (LIST) { repeated group array|<name>_tuple|>1 fields } 2-level
+ *          group (LIST) { repeated group array|<name>_tuple|>1 fields
+ *                         |one repeated field }                      2-level
  *   MAP    group (MAP|MAP_KEY_VALUE) { repeated group kv { key; [value] } }
  *          (no value field → array of keys)
  *   any other repeated field → array of that field (required elements)
@@ -499,7 +500,8 @@ convert_value(build_ctx *c, const tnode *t, int16_t rep_slot, int16_t def_slot,
 		size_t nl = strlen(e->name);
 		bool tuple = strncmp(r->e->name, e->name, nl) == 0 &&
 			strcmp(r->e->name + nl, "_tuple") == 0;
-		if (r->nchildren > 1 || strcmp(r->e->name, "array") == 0 || tuple)
+		if (r->nchildren > 1 || strcmp(r->e->name, "array") == 0 || tuple ||
+			r->children[0].e->repetition == PQ_REPEATED)
 			return convert_list(c, r, r, n);       /* 2-level, struct element */
 		return convert_list(c, r, &r->children[0], n);
 	}

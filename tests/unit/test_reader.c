@@ -1916,3 +1916,60 @@ Test(reader, int96_range)
 	lk_buf_free(&file);
 	lk_buf_free(&body);
 }
+
+/* Schema-only check: an empty file with the given elements. */
+static void
+assert_schema(tb *t, const char *want)
+{
+	lk_buf file;
+	tb_finish(t, 0, &file);
+	lk_error err;
+	char tn[512];
+	lk_batch *b = tb_read(&file, &err, tn, sizeof(tn));
+	cr_assert(b, "%s (%s)", err.msg, err.where);
+	cr_assert_str_eq(tn, want);
+	cr_assert_eq(b->nrows, 0);
+	lk_batch_free(b);
+	lk_buf_free(&file);
+}
+
+Test(reader, list_backward_compatibility_rules)
+{
+	/* rule: a repeated group with one repeated field is the element */
+	tb t = {0};
+	tb_elem(&t, "schema", -1, -1, 1);
+	tb_ct(tb_elem(&t, "c", -1, PQ_OPTIONAL, 1), PQ_CT_LIST);
+	tb_elem(&t, "list", -1, PQ_REPEATED, 1);
+	tb_elem(&t, "x", PQ_INT32, PQ_REPEATED, 0);
+	tb_col_add(&t, PQ_INT32, "c", "list", "x");
+	assert_schema(&t, "struct<c:array<struct<x:array<integer>>>>");
+
+	/* 3-level with an optional element; a repeated LIST group is a list of lists */
+	t = (tb) {0};
+	tb_elem(&t, "schema", -1, -1, 2);
+	tb_ct(tb_elem(&t, "a", -1, PQ_REQUIRED, 1), PQ_CT_LIST);
+	tb_elem(&t, "list", -1, PQ_REPEATED, 1);
+	tb_elem(&t, "element", PQ_BYTE_ARRAY, PQ_OPTIONAL, 0)->has_converted_type = false;
+	tb_ct(tb_elem(&t, "r", -1, PQ_REPEATED, 1), PQ_CT_LIST);
+	tb_elem(&t, "e", PQ_INT64, PQ_REPEATED, 0);
+	tb_col_add(&t, PQ_BYTE_ARRAY, "a", "list", "element");
+	tb_col_add(&t, PQ_INT64, "r", "e", NULL);
+	assert_schema(&t, "struct<a:array<binary>,r:array<array<long>>>");
+
+	/* "array" names a one-field struct element */
+	t = (tb) {0};
+	tb_elem(&t, "schema", -1, -1, 1);
+	tb_ct(tb_elem(&t, "a", -1, PQ_OPTIONAL, 1), PQ_CT_LIST);
+	tb_elem(&t, "array", -1, PQ_REPEATED, 1);
+	tb_elem(&t, "v", PQ_DOUBLE, PQ_OPTIONAL, 0);
+	tb_col_add(&t, PQ_DOUBLE, "a", "array", "v");
+	assert_schema(&t, "struct<a:array<struct<v:double>>>");
+
+	/* a LIST group whose child is not repeated is just a struct */
+	t = (tb) {0};
+	tb_elem(&t, "schema", -1, -1, 1);
+	tb_ct(tb_elem(&t, "a", -1, PQ_OPTIONAL, 1), PQ_CT_LIST);
+	tb_elem(&t, "v", PQ_FLOAT, PQ_OPTIONAL, 0);
+	tb_col_add(&t, PQ_FLOAT, "a", "v", NULL);
+	assert_schema(&t, "struct<a:struct<v:float>>");
+}
