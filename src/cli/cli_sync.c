@@ -249,6 +249,11 @@ cli_sync_main(int argc, char **argv)
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		o.jobs = n > 0 ? (int) (n > 64 ? 64 : n) : 1;
 	}
+	/* tuning knob (tests): bytes of streamed transactions kept in memory */
+	const char *sm = getenv("LAKESYNC_SPILL_MEM");
+	int64_t smv;
+	if (sm && parse_size(sm, &smv))
+		o.spill_mem = (size_t) smv;
 	o.tables = tables;
 	o.ntables = ntables;
 	o.progress_tty = isatty(STDERR_FILENO) == 1;

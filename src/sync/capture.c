@@ -55,6 +55,10 @@
 #define HEARTBEAT_MS 3000
 #define STOP_GRACE_MS 10000
 
+/* Test hook: sleep this long before each streaming Delta commit (a slow
+ * flush), to check the heartbeat keeps the walsender from timing out. */
+static int test_flush_delay_ms;
+
 static volatile sig_atomic_t g_stop;
 
 void
@@ -110,6 +114,7 @@ typedef struct cap {
 	pgr_stream *stream;
 	pthread_mutex_t mu;         /* rconn/stream between main and heartbeat */
 	int64_t last_io_ms;         /* under mu */
+	int heartbeat_ms;           /* a third of wal_sender_timeout, ≤ 3 s */
 	pthread_t hb;
 	atomic_bool hb_quit;
 	bool hb_started;
@@ -166,10 +171,10 @@ heartbeat_main(void *arg)
 {
 	cap *c = arg;
 	while (!atomic_load(&c->hb_quit)) {
-		usleep(250 * 1000);
+		usleep(100 * 1000);
 		pthread_mutex_lock(&c->mu);
 		int64_t now = mono_ms();
-		if (c->stream && now - c->last_io_ms >= HEARTBEAT_MS) {
+		if (c->stream && now - c->last_io_ms >= c->heartbeat_ms) {
 			lk_error e;
 			/* zeros: the last reported positions are sent again */
 			if (!pgr_send_feedback(c->stream, 0, 0, 0, false, &e))
@@ -286,6 +291,8 @@ commit_due(cap *c, bool all)
 			continue;
 		lk_error e;
 		uint64_t lsn = t->first_pending_lsn;
+		if (test_flush_delay_ms > 0)
+			usleep((useconds_t) test_flush_delay_ms * 1000);
 		if (!sy_table_commit(t, &e))
 			fail_table(c, t, &e, lsn);
 	}
@@ -427,6 +434,8 @@ stream_open(cap *c, lk_error *err)
 		.messages = false,
 		.status_interval_ms = c->o->status_interval_ms,
 	};
+	if (so.status_interval_ms <= 0 || so.status_interval_ms > c->heartbeat_ms * 2)
+		so.status_interval_ms = c->heartbeat_ms * 2;
 	c->proto = rc->server_version >= 160000 ? 4 : 2;
 	so.proto_version = c->proto;
 	pgr_stream *s = pgr_start(rc, c->slot, 0, &so, err);
@@ -640,6 +649,19 @@ take_lock(const char *dir, const char *pipeline, lk_error *err)
 	return fd;
 }
 
+/* wal_sender_timeout in ms (0: disabled). */
+static bool
+sender_timeout_ms(pgc_conn *c, int *ms, lk_error *err)
+{
+	PGresult *r = pgc_query(c, "SELECT setting FROM pg_settings WHERE name = "
+							"'wal_sender_timeout'", err);
+	if (!r)
+		return false;
+	*ms = PQntuples(r) == 1 ? atoi(PQgetvalue(r, 0, 0)) : 60000;
+	PQclear(r);
+	return true;
+}
+
 static bool
 current_wal_lsn(pgc_conn *c, uint64_t *lsn, lk_error *err)
 {
@@ -774,6 +796,9 @@ sy_capture_run(const sy_capture_options *o, sy_capture_result *res, lk_error *er
 
 	memset(res, 0, sizeof(*res));
 	memset(c, 0, sizeof(*c));
+	const char *hook = getenv("LAKESYNC_TEST_FLUSH_DELAY_MS");
+	test_flush_delay_ms = hook ? atoi(hook) : 0;
+	c->heartbeat_ms = HEARTBEAT_MS;
 	c->o = o;
 	c->res = res;
 	lk_arena_init(&a, 0);
@@ -806,6 +831,14 @@ sy_capture_run(const sy_capture_options *o, sy_capture_result *res, lk_error *er
 	sql = pgc_connect(o->source, false, err);
 	if (!sql || !setup_tables(c, sql, &a, err))
 		goto out;
+	int wst;
+	if (!sender_timeout_ms(sql, &wst, err))
+		goto out;
+	c->heartbeat_ms = wst > 0 ? wst / 3 : HEARTBEAT_MS;
+	if (c->heartbeat_ms > HEARTBEAT_MS)
+		c->heartbeat_ms = HEARTBEAT_MS;
+	if (c->heartbeat_ms < 100)
+		c->heartbeat_ms = 100;
 	if (o->until_caught_up) {
 		if (!current_wal_lsn(sql, &c->target, err))
 			goto out;

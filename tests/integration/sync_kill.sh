@@ -69,7 +69,7 @@ tables="--table public.w1 --table public.w2 --table public.w3 --table public.w4"
 kills=0
 # start lakesync in the background; kill -9 it after $1 seconds
 run_and_kill() {
-	LAKESYNC_LOG=debug "$bin" sync --source "$dsn" --target "$lake" $tables --jobs 2 \
+	LAKESYNC_LOG=debug LAKESYNC_SPILL_MEM=32k "$bin" sync --source "$dsn" --target "$lake" $tables --jobs 2 \
 		--flush-interval-ms $((50 + RANDOM % 900)) >>"$work/lakesync.log" 2>&1 &
 	lspid=$!
 	sleep "$1"

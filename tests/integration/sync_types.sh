@@ -19,6 +19,9 @@
 #              null source columns), inserts
 #   full       REPLICA IDENTITY FULL: a TOASTed value unchanged by an update
 #              is filled from the old row
+#   slow-flush wal_sender_timeout = 1.5 s and every Delta commit delayed by
+#              3.5 s (LAKESYNC_TEST_FLUSH_DELAY_MS) while transactions arrive:
+#              no reconnect, a clean SIGTERM stop, same data
 #   errors     (own pipeline) a date past 9999 stops its table (exit 4,
 #              message names table, column and LSN); an unchanged TOAST
 #              value whose last image is unknown stops its table (exit 4);
@@ -239,6 +242,23 @@ expect "history/change-types" "$(hq "$H" "SELECT string_agg(_change_type || '=' 
 expect "history/toast-filled" "$(hq "$H" "SELECT count(*) FROM h WHERE _change_type = 'update_postimage' AND id IN (1010, 1020, 1030) AND length(c_big) = 12800")" '[["3"]]'
 N="h=$lake/public/nokey_t_history"
 expect "history/truncate-row" "$(hq "$N" "SELECT count(*), count(a), count(b), min(_change_seq) FROM h WHERE _change_type = 'truncate'")" '[["1","0","0","0"]]'
+
+# ---- slow flushes: the heartbeat keeps the walsender from timing out -----------
+sql "ALTER SYSTEM SET wal_sender_timeout = '1500ms'" >/dev/null && sql "SELECT pg_reload_conf()" >/dev/null
+LAKESYNC_TEST_FLUSH_DELAY_MS=3500 LAKESYNC_SPILL_MEM=16k "$bin" sync --source "$dsn" --target "$lake" \
+	--table public.types_t --table public.nokey_t --table public.full_t --flush-interval-ms 1 >"$work/slow.log" 2>&1 &
+slowpid=$!
+for i in 1 2 3; do
+	sleep 1
+	lk_psql -c "INSERT INTO types_t (id, c_text) SELECT g, 'slow' FROM generate_series(50001 + $i * 10, 50010 + $i * 10) g" \
+		-c "INSERT INTO nokey_t VALUES ($i, 'slow')" >/dev/null
+done
+sleep 9
+kill -TERM $slowpid
+wait $slowpid
+expect "slow-flush/exit" "$?/$(grep -c -e reconnecting -e 'could not send' "$work/slow.log")" "0/0"
+compare "slow-flush/types" types_t id
+sql "ALTER SYSTEM RESET wal_sender_timeout" >/dev/null && sql "SELECT pg_reload_conf()" >/dev/null
 
 # ---- errors: unrepresentable value, unknown TOAST image ----------------------
 lk_psql -c "INSERT INTO bad_t VALUES (2, '2021-01-01')" -c "INSERT INTO bad_t VALUES (3, '10000-01-01')" \
