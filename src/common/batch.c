@@ -82,7 +82,9 @@ lk_column_reserve(lk_column *c, int64_t n)
 void
 lk_column_reserve_data(lk_column *c, int64_t n)
 {
-	if (c->data_len + n <= c->data_cap)
+	/* data is never left NULL once reserved, so callers may memcpy zero
+	 * bytes to it */
+	if (c->data_len + n <= c->data_cap && c->data)
 		return;
 	int64_t cap = c->data_cap ? c->data_cap : 256;
 	while (cap < c->data_len + n)

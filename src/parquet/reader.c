@@ -592,7 +592,8 @@ append_plain(pq_reader *r, const pq_leaf *leaf, const uint8_t *p, size_t n,
 					return rd_error(r, err, LK_ERR_CORRUPT,
 									"PLAIN byte array of %u bytes past the end of the page (byte %llu)",
 									len, (unsigned long long) (base + off - 4));
-				memcpy(d + pos, p + off, len);
+				if (len)
+					memcpy(d + pos, p + off, len);
 				off += len;
 				pos += len;
 				o[i + 1] = pos;
@@ -682,7 +683,8 @@ gather(pq_reader *r, const lk_column *dict, const uint32_t *idx, int64_t count,
 	int64_t pos = col->data_len;
 	for (int64_t i = 0; i < count; i++) {
 		int64_t a = so[idx[i]], len = so[idx[i] + 1] - a;
-		memcpy(d + pos, sd + a, (size_t) len);
+		if (len)
+			memcpy(d + pos, sd + a, (size_t) len);
 		pos += len;
 		o[i + 1] = pos;
 	}
