@@ -142,6 +142,7 @@ ext_name(int ext)
 	case LK_EXT_INTERVAL: return "interval";
 	case LK_EXT_FLOAT16: return "float16";
 	case LK_EXT_INT96: return "int96";
+	case LK_EXT_TIME_UTC: return "utc";
 	default: return NULL;
 	}
 }

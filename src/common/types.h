@@ -56,6 +56,7 @@ typedef enum lk_type_ext {
 	LK_EXT_INTERVAL,    /* BINARY fixed_len 12 (legacy INTERVAL) */
 	LK_EXT_FLOAT16,     /* FLOAT read from a half-float column */
 	LK_EXT_INT96,       /* TIMESTAMP_NTZ read from an INT96 column */
+	LK_EXT_TIME_UTC,    /* TIME with isAdjustedToUTC = true */
 } lk_type_ext;
 
 typedef struct lk_type lk_type;

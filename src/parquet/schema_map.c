@@ -232,7 +232,9 @@ primitive_type(lk_arena *a, const pq_schema_element *e, pq_leaf *leaf)
 		if ((lt == PQ_LT_TIME && L->unit == PQ_UNIT_MILLIS) ||
 			ct == PQ_CT_TIME_MILLIS) {
 			leaf->conv = PQ_CONV_I32_TO_I64;
-			leaf->type = new_type(a, LK_T_TIME, LK_UNIT_MILLIS, 0, false);
+			leaf->type = new_type(a, LK_T_TIME, LK_UNIT_MILLIS,
+								  lt == PQ_LT_TIME && L->is_adjusted_to_utc
+									  ? LK_EXT_TIME_UTC : 0, false);
 			return;
 		}
 		leaf->conv = PQ_CONV_I32;
@@ -266,7 +268,8 @@ primitive_type(lk_arena *a, const pq_schema_element *e, pq_leaf *leaf)
 			ct == PQ_CT_TIME_MICROS) {
 			leaf->type = new_type(a, LK_T_TIME,
 								  lt == PQ_LT_TIME ? unit_of(L->unit) : LK_UNIT_MICROS,
-								  0, false);
+								  lt == PQ_LT_TIME && L->is_adjusted_to_utc
+									  ? LK_EXT_TIME_UTC : 0, false);
 			return;
 		}
 		leaf->type = new_type(a, LK_T_LONG, 0, 0,

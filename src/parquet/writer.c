@@ -927,7 +927,7 @@ map_primitive(pq_schema_element *e, wleaf *L, const lk_type *t, lk_error *err)
 	}
 	case LK_T_TIME:
 		LOGICAL(PQ_LT_TIME);
-		lt->is_adjusted_to_utc = false;
+		lt->is_adjusted_to_utc = t->ext == LK_EXT_TIME_UTC;
 		lt->unit = unit_of(t);
 		if (lt->unit == PQ_UNIT_MILLIS) {
 			e->type = PQ_INT32;

@@ -105,10 +105,7 @@ async function copyAndCompare(db, name, src, dst, args = []) {
 // Differences that lakesync's types cannot represent, accepted only when
 // the rows are otherwise identical and the one column's DuckDB type changes
 // exactly so. Reported as SKIP so that they stay visible.
-const KNOWN_LOSS = {
-	'extra/timetz': { from: 'TIME WITH TIME ZONE', to: 'TIME',
-		why: 'lk_type TIME has no isAdjustedToUTC flag: TIME(true) is written back as TIME(false)' },
-};
+const KNOWN_LOSS = {};
 
 function onlyTypeLoss(c, k) {
 	if (c.countA !== c.countB || c.aMinusB !== 0 || c.bMinusA !== 0 || c.schemaEqual) return false;
