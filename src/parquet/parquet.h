@@ -131,7 +131,7 @@ void pq_writer_free(pq_writer *w);
 typedef struct pq_reader pq_reader;
 
 /* Read the footer and schema (footer-only: no data page is read).
- * Takes ownership of `in` (closed by pq_reader_free). */
+ * Takes ownership of `in`: closed by pq_reader_free(), or here on failure. */
 pq_reader *pq_reader_open(pq_input *in, lk_error *err);
 void pq_reader_free(pq_reader *r);
 
