@@ -4,7 +4,8 @@
 #   fuzz     build/tests/replay_*         (each fuzz target over tests/fuzz/corpus/<name>)
 #   scripts  tests/integration/*.sh, tests/oracle/*.sh
 #            each prints "PASS name" / "FAIL name" / "SKIP name" lines;
-#            a script that exits non-zero without a FAIL line counts as one failure.
+#            a script that exits non-zero without a FAIL line counts as one failure;
+#            JOBS script suites run at once (default 2).
 # Run one suite: tests/run-all.sh unit|fuzz|scripts, or one file by path.
 set -u
 cd "$(dirname "$0")/.."
@@ -54,25 +55,51 @@ run_replay() {
 	fi
 }
 
-run_script() {
+# Run one script suite into $log/<name>.out and .rc (may run in the background).
+exec_script() {
 	local s=$1
-	local out="$log/$(basename "$s").out"
-	bash "$s" >"$out" 2>&1
-	local rc=$?
-	local p f k
-	p=$(grep -c '^PASS ' "$out"); f=$(grep -c '^FAIL ' "$out"); k=$(grep -c '^SKIP ' "$out")
+	local out="$log/$(echo "$s" | tr / _)"
+	local t0=$SECONDS
+	bash "$s" >"$out.out" 2>&1
+	echo $? >"$out.rc"
+	echo $((SECONDS - t0)) >"$out.time"
+}
+
+# Count a finished suite's PASS/FAIL/SKIP lines.
+tally_script() {
+	local s=$1
+	local out="$log/$(echo "$s" | tr / _)"
+	local rc p f k
+	rc=$(cat "$out.rc")
+	p=$(grep -c '^PASS ' "$out.out"); f=$(grep -c '^FAIL ' "$out.out"); k=$(grep -c '^SKIP ' "$out.out")
 	pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + k))
-	if [ $rc -ne 0 ] && [ "$f" = 0 ]; then fail=$((fail + 1)); f=1; fi
+	if [ "$rc" -ne 0 ] && [ "$f" = 0 ]; then fail=$((fail + 1)); f=1; fi
 	if [ "$f" != 0 ]; then
-		failed+=("$s"); cat "$out"
+		failed+=("$s"); cat "$out.out"
 	else
-		grep '^SKIP ' "$out"
+		grep '^SKIP ' "$out.out"
 	fi
-	echo "suite $s: $p passed, $f failed, $k skipped"
+	echo "suite $s: $p passed, $f failed, $k skipped ($(cat "$out.time") s, exit $rc)"
+}
+
+# Script suites run $JOBS at a time (default 2): each starts its own
+# Postgres cluster on a free port and its own temp directories.
+run_scripts() {
+	local jobs=${JOBS:-2} running=0 s
+	for s in "$@"; do
+		if [ "$running" -ge "$jobs" ]; then
+			wait -n
+			running=$((running - 1))
+		fi
+		exec_script "$s" &
+		running=$((running + 1))
+	done
+	wait
+	for s in "$@"; do tally_script "$s"; done
 }
 
 if [ -f "$only" ]; then
-	run_script "$only"
+	run_scripts "$only"
 else
 	if [ "$only" = all ] || [ "$only" = unit ]; then
 		for b in "$BUILD"/tests/test_*; do [ -x "$b" ] && run_unit "$b"; done
@@ -81,10 +108,12 @@ else
 		for b in "$BUILD"/tests/replay_*; do [ -x "$b" ] && run_replay "$b"; done
 	fi
 	if [ "$only" = all ] || [ "$only" = scripts ]; then
-		for s in tests/oracle/*.sh tests/integration/*.sh; do
+		suites=()
+		for s in tests/integration/*.sh tests/oracle/*.sh; do
 			case "$s" in */lib.sh) continue ;; esac
-			[ -f "$s" ] && run_script "$s"
+			[ -f "$s" ] && suites+=("$s")
 		done
+		run_scripts "${suites[@]}"
 	fi
 fi
 
