@@ -72,7 +72,7 @@ sy_capture_options_init(sy_capture_options *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->pipeline = "lakesync";
-	sy_config_init(&o->cfg);
+	sy_table_config_init(&o->cfg);
 	o->status_interval_ms = 10000;
 }
 

@@ -33,7 +33,7 @@ typedef struct sy_capture_options {
 	const char *pipeline;        /* default "lakesync" */
 	bool until_caught_up;        /* stop at the WAL position of the start */
 	int jobs;                    /* snapshot connections; 0 = number of cores */
-	sy_config cfg;               /* flush budgets */
+	sy_table_config cfg;               /* flush budgets */
 	bool progress_tty;           /* live progress line on stderr */
 	size_t spill_mem;            /* streamed transactions in memory; 0 = 8 MiB */
 	int status_interval_ms;      /* standby status at least this often (10000) */

@@ -59,7 +59,7 @@ sy_state_name(sy_state s)
 }
 
 void
-sy_config_init(sy_config *c)
+sy_table_config_init(sy_table_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->flush_bytes = INT64_C(128) << 20;
@@ -320,7 +320,7 @@ sy_table_location(const char *target, const char *schema, const char *table)
 }
 
 bool
-sy_table_init(sy_table *t, const sy_config *cfg, const char *pipeline,
+sy_table_init(sy_table *t, const sy_table_config *cfg, const char *pipeline,
 			  const char *target, const pgc_table_name *name,
 			  const pgc_table_info *info, const pgc_table_def *def,
 			  lk_error *err)

@@ -53,15 +53,15 @@ typedef enum sy_state {
 
 const char *sy_state_name(sy_state s);
 
-typedef struct sy_config {
+typedef struct sy_table_config {
 	int64_t flush_bytes;        /* commit past this many pending bytes (128 MiB) */
 	int flush_interval_ms;      /* ... or when the oldest pending row is this old (1000) */
 	int64_t batch_bytes;        /* write the batch to Parquet past this (16 MiB) */
 	int64_t row_group_rows;     /* Parquet row group size (0 = writer default) */
 	size_t toast_cache_bytes;   /* last-image cache per table (64 MiB; 0 = off) */
-} sy_config;
+} sy_table_config;
 
-void sy_config_init(sy_config *c);
+void sy_table_config_init(sy_table_config *c);
 
 /* One source column. */
 typedef struct sy_column {
@@ -98,7 +98,7 @@ typedef struct sy_toast sy_toast;
 
 typedef struct sy_table {
 	lk_arena arena;             /* names, columns, schema */
-	sy_config cfg;
+	sy_table_config cfg;
 	pgc_table_name name;
 	char *qualname;             /* schema.table, for messages */
 	char *app_id;               /* lakesync/<pipeline>/<schema>.<table> */
@@ -162,7 +162,7 @@ typedef struct sy_table {
  * left out (pgoutput does not send them).  Fails (LK_ERR_UNSUPPORTED) for
  * a partitioned table, a source column named like a history column, or two
  * columns whose names differ only in case.  Free with sy_table_free(). */
-bool sy_table_init(sy_table *t, const sy_config *cfg, const char *pipeline,
+bool sy_table_init(sy_table *t, const sy_table_config *cfg, const char *pipeline,
 				   const char *target, const pgc_table_name *name,
 				   const pgc_table_info *info, const pgc_table_def *def,
 				   lk_error *err);
