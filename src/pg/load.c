@@ -22,6 +22,7 @@
 #include <float.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +142,85 @@ pgl_create_table_sql(lk_buf *out, const char *schema, const char *name,
 
 /* ---- numbers ---------------------------------------------------------------- */
 
+/* %.{prec}g-style text of sign, digits d[0..n) (no trailing zeros) and
+ * decimal exponent e (value = 0.d × 10^(e+1)) into buf; returns the length. */
+static int
+format_g(char *buf, bool neg, const char *d, int n, int e, int prec)
+{
+	char *p = buf;
+	if (neg)
+		*p++ = '-';
+	if (e < -4 || e >= prec) {
+		*p++ = d[0];
+		if (n > 1) {
+			*p++ = '.';
+			memcpy(p, d + 1, (size_t) (n - 1));
+			p += n - 1;
+		}
+		p += sprintf(p, "e%c%02d", e < 0 ? '-' : '+', e < 0 ? -e : e);
+	} else if (e >= 0) {
+		for (int i = 0; i <= e; i++)
+			*p++ = i < n ? d[i] : '0';
+		if (n > e + 1) {
+			*p++ = '.';
+			memcpy(p, d + e + 1, (size_t) (n - e - 1));
+			p += n - e - 1;
+		}
+	} else {
+		*p++ = '0';
+		*p++ = '.';
+		for (int i = 0; i < -e - 1; i++)
+			*p++ = '0';
+		memcpy(p, d, (size_t) n);
+		p += n;
+	}
+	*p = '\0';
+	return (int) (p - buf);
+}
+
+/* The correctly rounded k significant digits of v (k < 17) into out[k],
+ * from its 17-digit form d17/e17; *e gets the exponent. Rounding d17 again
+ * is exact unless its tail after k digits is exactly "5000…": every
+ * rounding boundary of k digits lies on the 17-digit grid, and v is within
+ * half a 17-digit unit of d17, so v and d17 are on the same side of it.
+ * That tie case asks printf for the k digits. */
+static void
+round_digits(double v, const char *d17, int e17, int k, char *out, int *e)
+{
+	bool tie = d17[k] == '5';
+	for (int i = k + 1; tie && i < 17; i++)
+		tie = d17[i] == '0';
+	if (tie) {
+		char tmp[48];
+		snprintf(tmp, sizeof(tmp), "%.*e", k - 1, fabs(v));
+		out[0] = tmp[0];
+		memcpy(out + 1, tmp + 2, (size_t) (k - 1));
+		*e = atoi(strchr(tmp, 'e') + 1);
+		return;
+	}
+	memcpy(out, d17, (size_t) k);
+	*e = e17;
+	if (d17[k] >= '5') {
+		int i = k - 1;
+		while (i >= 0 && out[i] == '9')
+			out[i--] = '0';
+		if (i >= 0) {
+			out[i]++;
+		} else {
+			out[0] = '1';       /* 9.99… → 10.0… */
+			(*e)++;
+		}
+	}
+}
+
+static int
+strip_zeros(const char *d, int n)
+{
+	while (n > 1 && d[n - 1] == '0')
+		n--;
+	return n;
+}
+
 int
 pgl_format_double(double v, char *buf)
 {
@@ -155,14 +235,37 @@ pgl_format_double(double v, char *buf)
 	if (fabs(v) < 1e15 && v == (double) (int64_t) v)
 		return snprintf(buf, 32, "%" PRId64, (int64_t) v);
 	int n = 0;
-	/* any decimal of at most 15 digits reads back exactly to a normal
-	 * double, so %.15g is the shortest when the shortest has ≤ 15 digits
-	 * (rounding v to 15 digits finds that decimal); otherwise 16 or 17.
-	 * Subnormals have fewer bits: search from 1 digit. */
-	for (int p = fabs(v) < DBL_MIN ? 1 : 15; p <= 17; p++) {
-		n = snprintf(buf, 32, "%.*g", p, v);
-		if (strtod(buf, NULL) == v)
-			break;
+	if (fabs(v) < DBL_MIN) {
+		/* subnormals have fewer bits: search from 1 digit */
+		for (int p = 1; p <= 17; p++) {
+			n = snprintf(buf, 32, "%.*g", p, v);
+			if (strtod(buf, NULL) == v)
+				break;
+		}
+		return n;
+	}
+	/* Any decimal of at most 15 digits reads back exactly to a normal
+	 * double, so the correctly rounded 15 digits are the shortest text when
+	 * the shortest has ≤ 15 digits; otherwise 16 or 17 digits (17 always
+	 * read back). One printf for the 17 digits, one or two strtod. */
+	char t[48], d17[17], d[17];
+	snprintf(t, sizeof(t), "%.16e", fabs(v));
+	d17[0] = t[0];
+	memcpy(d17 + 1, t + 2, 16);
+	int e17 = atoi(t + 19), e;
+	bool neg = v < 0;
+	round_digits(v, d17, e17, 16, d, &e);
+	n = format_g(buf, neg, d, strip_zeros(d, 16), e, 16);
+	if (strtod(buf, NULL) != v)
+		return format_g(buf, neg, d17, strip_zeros(d17, 17), e17, 17);
+	char d15[17];
+	int e15;
+	round_digits(v, d17, e17, 15, d15, &e15);
+	char b15[32];
+	int n15 = format_g(b15, neg, d15, strip_zeros(d15, 15), e15, 15);
+	if (strtod(b15, NULL) == v) {
+		memcpy(buf, b15, (size_t) n15 + 1);
+		return n15;
 	}
 	return n;
 }
@@ -210,6 +313,45 @@ put_u64(lk_buf *o, uint64_t u)
 		u /= 10;
 	} while (u);
 	lk_buf_append(o, p, (size_t) (e - p));
+}
+
+/* Unscaled decimal v with `scale` digits after the point ("-0.05"): the
+ * text lk_decimal_to_string gives, with 64-bit divisions only. */
+static void
+put_decimal(lk_buf *o, lk_int128 v, int scale)
+{
+	char tmp[48];
+	char *e = tmp + sizeof(tmp), *p = e;
+	unsigned __int128 u = v < 0 ? (unsigned __int128) 0 - (unsigned __int128) v
+								: (unsigned __int128) v;
+	uint64_t lo = (uint64_t) u, hi = 0;
+	bool big = u > UINT64_MAX;
+	if (big) {
+		hi = (uint64_t) (u / 10000000000000000000ull);
+		lo = (uint64_t) (u % 10000000000000000000ull);
+	}
+	int nd = 0;
+	do {
+		*--p = (char) ('0' + lo % 10);
+		lo /= 10;
+		nd++;
+	} while (lo || (big && nd < 19));
+	while (hi) {
+		*--p = (char) ('0' + hi % 10);
+		hi /= 10;
+		nd++;
+	}
+	while (nd <= scale) {          /* at least one digit before the point */
+		*--p = '0';
+		nd++;
+	}
+	if (v < 0)
+		lk_buf_append_byte(o, '-');
+	lk_buf_append(o, p, (size_t) (nd - scale));
+	if (scale > 0) {
+		lk_buf_append_byte(o, '.');
+		lk_buf_append(o, e - scale, (size_t) scale);
+	}
 }
 
 /* ---- dates and times ---------------------------------------------------------- */
@@ -427,7 +569,7 @@ put_plain_scalar(lk_buf *o, const lk_column *c, int64_t i, bool json, lk_error *
 		return 1;
 	}
 	case LK_T_DECIMAL:
-		lk_buf_append_str(o, lk_decimal_to_string(LK_COL_VALUES(c, lk_int128)[i], t->scale, tmp));
+		put_decimal(o, LK_COL_VALUES(c, lk_int128)[i], t->scale);
 		return 1;
 	case LK_T_DATE: {
 		bool bc;
@@ -797,26 +939,112 @@ pgl_format_rows(pgl_scratch *s, lk_buf *out, const lk_batch *b, int64_t from,
 
 /* ---- COPY FROM STDIN ------------------------------------------------------------------ */
 
+/* Synchronous mode: the caller formats into cp->buf and sends it itself
+ * when it reaches flush_bytes.
+ *
+ * Asynchronous mode: a sender thread owns the connection until the end.
+ *
+ *   caller (format) ──▶ cur buffer ──full──▶ queue[] ──▶ sender thread
+ *        ▲                                                PQputCopyData
+ *        └────────────── free buffers ◀──────────────────────┘
+ *
+ * PGL_NBUF buffers of about flush_bytes each circulate, so formatting runs
+ * while the previous chunks are written to the socket (a blocking send of
+ * a large buffer would otherwise leave the server idle while the next one
+ * is formatted) and at most PGL_NBUF chunks are in memory. */
+
 static bool
-copy_send(pgl_copy *cp, lk_error *err)
+send_bytes(pgl_copy *cp, const uint8_t *data, size_t n, lk_error *err)
 {
-	if (cp->buf.len == 0)
+	if (n == 0)
 		return true;
-	if (PQputCopyData(cp->conn->pg, (const char *) cp->buf.data, (int) cp->buf.len) != 1) {
+	if (PQputCopyData(cp->conn->pg, (const char *) data, (int) n) != 1) {
 		cp->conn->broken = PQstatus(cp->conn->pg) == CONNECTION_BAD;
 		return lk_error_set(err, cp->conn->broken ? LK_ERR_IO : LK_ERR_PG,
 							"could not send COPY data: %s", PQerrorMessage(cp->conn->pg));
 	}
-	lk_buf_reset(&cp->buf);
 	return true;
 }
 
+static void *
+sender_main(void *arg)
+{
+	pgl_copy *cp = arg;
+	pthread_mutex_lock(&cp->mu);
+	for (;;) {
+		while (cp->nqueued == 0 && !cp->closing)
+			pthread_cond_wait(&cp->cv, &cp->mu);
+		if (cp->nqueued == 0)
+			break;                  /* closing and drained */
+		int k = cp->queue[cp->qhead];
+		pthread_mutex_unlock(&cp->mu);
+		lk_error e;
+		bool ok = cp->send_failed || send_bytes(cp, cp->bufs[k].data, cp->bufs[k].len, &e);
+		pthread_mutex_lock(&cp->mu);
+		if (!ok && !cp->send_failed) {
+			cp->send_failed = true;
+			cp->send_err = e;
+		}
+		lk_buf_reset(&cp->bufs[k]);
+		cp->qhead = (cp->qhead + 1) % PGL_NBUF;
+		cp->nqueued--;
+		cp->free_mask |= 1u << k;
+		pthread_cond_broadcast(&cp->cv);
+	}
+	pthread_mutex_unlock(&cp->mu);
+	return NULL;
+}
+
+/* Hand the current buffer to the sender and take a free one (waiting for
+ * one when all are queued). */
+static bool
+async_flush(pgl_copy *cp, lk_error *err)
+{
+	if (cp->bufs[cp->cur].len == 0)
+		return true;
+	pthread_mutex_lock(&cp->mu);
+	cp->queue[(cp->qhead + cp->nqueued) % PGL_NBUF] = cp->cur;
+	cp->nqueued++;
+	pthread_cond_broadcast(&cp->cv);
+	while (cp->free_mask == 0 && !cp->send_failed)
+		pthread_cond_wait(&cp->cv, &cp->mu);
+	bool failed = cp->send_failed;
+	if (failed) {
+		*err = cp->send_err;
+	} else {
+		int k = __builtin_ctz(cp->free_mask);
+		cp->free_mask &= ~(1u << k);
+		cp->cur = k;
+	}
+	pthread_mutex_unlock(&cp->mu);
+	return !failed;
+}
+
+static lk_buf *
+cur_buf(pgl_copy *cp)
+{
+	return cp->async ? &cp->bufs[cp->cur] : &cp->buf;
+}
+
+static bool
+maybe_flush(pgl_copy *cp, lk_error *err)
+{
+	lk_buf *b = cur_buf(cp);
+	if (b->len < cp->flush_bytes)
+		return true;
+	if (cp->async)
+		return async_flush(cp, err);
+	bool ok = send_bytes(cp, b->data, b->len, err);
+	lk_buf_reset(b);
+	return ok;
+}
+
 bool
-pgl_copy_begin(pgl_copy *cp, pgc_conn *c, const char *copy_sql, lk_error *err)
+pgl_copy_begin(pgl_copy *cp, pgc_conn *c, const char *copy_sql, bool async, lk_error *err)
 {
 	memset(cp, 0, sizeof(*cp));
 	cp->conn = c;
-	cp->flush_bytes = 1u << 20;
+	cp->flush_bytes = async ? 256u << 10 : 1u << 20;
 	PGresult *res = PQexec(c->pg, copy_sql);
 	if (!res || PQresultStatus(res) != PGRES_COPY_IN) {
 		pgc_error_from_result(c, res, "could not start COPY", err);
@@ -826,7 +1054,24 @@ pgl_copy_begin(pgl_copy *cp, pgc_conn *c, const char *copy_sql, lk_error *err)
 	PQclear(res);
 	pgl_scratch_init(&cp->scratch);
 	lk_buf_init(&cp->buf);
-	lk_buf_reserve(&cp->buf, cp->flush_bytes + 4096);
+	if (async) {
+		for (int k = 0; k < PGL_NBUF; k++) {
+			lk_buf_init(&cp->bufs[k]);
+			lk_buf_reserve(&cp->bufs[k], cp->flush_bytes + 4096);
+		}
+		cp->cur = 0;
+		cp->free_mask = ((1u << PGL_NBUF) - 1) & ~1u;
+		pthread_mutex_init(&cp->mu, NULL);
+		pthread_cond_init(&cp->cv, NULL);
+		if (pthread_create(&cp->th, NULL, sender_main, cp) != 0) {
+			pthread_mutex_destroy(&cp->mu);
+			pthread_cond_destroy(&cp->cv);
+			async = false;          /* fall back to sending inline */
+		}
+	}
+	if (!async)
+		lk_buf_reserve(&cp->buf, cp->flush_bytes + 4096);
+	cp->async = async;
 	cp->active = true;
 	return true;
 }
@@ -836,9 +1081,8 @@ pgl_copy_batch(pgl_copy *cp, const lk_batch *b, lk_error *err)
 {
 	/* format in slices so the buffer stays near flush_bytes */
 	for (int64_t i = 0; i < b->nrows; i++) {
-		LK_FORWARD(pgl_format_rows(&cp->scratch, &cp->buf, b, i, 1, err));
-		if (cp->buf.len >= cp->flush_bytes)
-			LK_FORWARD(copy_send(cp, err));
+		LK_FORWARD(pgl_format_rows(&cp->scratch, cur_buf(cp), b, i, 1, err));
+		LK_FORWARD(maybe_flush(cp, err));
 	}
 	cp->rows += b->nrows;
 	return true;
@@ -847,10 +1091,28 @@ pgl_copy_batch(pgl_copy *cp, const lk_batch *b, lk_error *err)
 bool
 pgl_copy_put(pgl_copy *cp, const void *data, size_t n, lk_error *err)
 {
-	lk_buf_append(&cp->buf, data, n);
-	if (cp->buf.len >= cp->flush_bytes)
-		return copy_send(cp, err);
-	return true;
+	lk_buf_append(cur_buf(cp), data, n);
+	return maybe_flush(cp, err);
+}
+
+/* Stop the sender after it sent what is queued; false (err filled) when a
+ * send failed. */
+static bool
+stop_sender(pgl_copy *cp, lk_error *err)
+{
+	if (!cp->async)
+		return true;
+	pthread_mutex_lock(&cp->mu);
+	cp->closing = true;
+	pthread_cond_broadcast(&cp->cv);
+	pthread_mutex_unlock(&cp->mu);
+	pthread_join(cp->th, NULL);
+	pthread_mutex_destroy(&cp->mu);
+	pthread_cond_destroy(&cp->cv);
+	cp->async = false;
+	if (cp->send_failed && err)
+		*err = cp->send_err;
+	return !cp->send_failed;
 }
 
 static void
@@ -858,6 +1120,8 @@ copy_release(pgl_copy *cp)
 {
 	pgl_scratch_free(&cp->scratch);
 	lk_buf_free(&cp->buf);
+	for (int k = 0; k < PGL_NBUF; k++)
+		lk_buf_free(&cp->bufs[k]);
 	cp->active = false;
 }
 
@@ -866,11 +1130,17 @@ pgl_copy_end(pgl_copy *cp, int64_t *rows, lk_error *err)
 {
 	if (!cp->active)
 		return lk_error_set(err, LK_ERR_INTERNAL, "no COPY in progress");
-	bool ok = copy_send(cp, err);
-	PGconn *pg = cp->conn->pg;
-	if (PQputCopyEnd(pg, ok ? NULL : "lakesync: could not send data") != 1 && ok) {
-		ok = lk_error_set(err, LK_ERR_IO, "could not end COPY: %s", PQerrorMessage(pg));
+	bool ok = true;
+	if (cp->async) {
+		ok = async_flush(cp, err);
+		ok = stop_sender(cp, ok ? err : NULL) && ok;
+	} else {
+		ok = send_bytes(cp, cp->buf.data, cp->buf.len, err);
+		lk_buf_reset(&cp->buf);
 	}
+	PGconn *pg = cp->conn->pg;
+	if (PQputCopyEnd(pg, ok ? NULL : "lakesync: could not send data") != 1 && ok)
+		ok = lk_error_set(err, LK_ERR_IO, "could not end COPY: %s", PQerrorMessage(pg));
 	PGresult *res;
 	bool got_error = false;
 	while ((res = PQgetResult(pg)) != NULL) {
@@ -893,6 +1163,16 @@ pgl_copy_abort(pgl_copy *cp, const char *why)
 {
 	if (!cp->active)
 		return;
+	if (cp->async) {
+		/* drop what is queued: mark the sender failed, then join it */
+		pthread_mutex_lock(&cp->mu);
+		if (!cp->send_failed) {
+			cp->send_failed = true;
+			lk_error_set(&cp->send_err, LK_ERR_INTERNAL, "aborted");
+		}
+		pthread_mutex_unlock(&cp->mu);
+		stop_sender(cp, NULL);
+	}
 	PGconn *pg = cp->conn->pg;
 	PQputCopyEnd(pg, why ? why : "lakesync: aborted");
 	PGresult *res;

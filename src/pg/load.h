@@ -39,6 +39,7 @@
 #ifndef LK_PG_LOAD_H
 #define LK_PG_LOAD_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -111,28 +112,48 @@ int pgl_format_float(float v, char *buf);
 
 /* ---- COPY FROM STDIN ------------------------------------------------------ */
 
+#define PGL_NBUF 8
+
 typedef struct pgl_copy {
 	pgc_conn *conn;             /* not owned */
 	pgl_scratch scratch;
-	lk_buf buf;                 /* formatted rows not yet sent */
-	size_t flush_bytes;         /* send when buf reaches this (1 MiB) */
+	lk_buf buf;                 /* sync: formatted rows not yet sent */
+	size_t flush_bytes;         /* send at this size (1 MiB; async 256 KiB) */
 	int64_t rows;               /* rows formatted so far */
 	bool active;
+	/* async: a sender thread and PGL_NBUF circulating buffers (load.c) */
+	bool async;
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	lk_buf bufs[PGL_NBUF];
+	int cur;                    /* buffer being formatted into */
+	int queue[PGL_NBUF];        /* full buffers, in order */
+	int qhead, nqueued;
+	unsigned free_mask;
+	bool closing;
+	bool send_failed;
+	lk_error send_err;
 } pgl_copy;
 
-/* Start `copy_sql` ("COPY t (cols) FROM STDIN") on c. */
-bool pgl_copy_begin(pgl_copy *cp, pgc_conn *c, const char *copy_sql,
+/* Start `copy_sql` ("COPY t (cols) FROM STDIN") on c.  With async, a
+ * sender thread writes the formatted chunks to the connection while the
+ * caller formats the next ones (the connection must not be used by anyone
+ * else until pgl_copy_end/abort). */
+bool pgl_copy_begin(pgl_copy *cp, pgc_conn *c, const char *copy_sql, bool async,
 					lk_error *err);
-/* Format and queue every row of b (sent in ~1 MiB messages). */
+/* Format and queue every row of b (sent in chunks of flush_bytes). */
 bool pgl_copy_batch(pgl_copy *cp, const lk_batch *b, lk_error *err);
 /* Queue already formatted COPY text. */
 bool pgl_copy_put(pgl_copy *cp, const void *data, size_t n, lk_error *err);
 /* Send what is left, end the COPY and read its result (the server's error,
  * if any, e.g. a duplicate key or bad UTF-8, names the line). *rows (may
- * be NULL) is the count the server reports. Releases the buffers. */
+ * be NULL) is the count the server reports. Releases the buffers and
+ * stops the sender. */
 bool pgl_copy_end(pgl_copy *cp, int64_t *rows, lk_error *err);
-/* Abandon the COPY (PQputCopyEnd with an error message) and release the
- * buffers. Safe after pgl_copy_end and on a copy that never began. */
+/* Abandon the COPY (PQputCopyEnd with an error message; queued chunks are
+ * dropped) and release everything. Safe after pgl_copy_end and on a copy
+ * that never began. */
 void pgl_copy_abort(pgl_copy *cp, const char *why);
 
 #endif

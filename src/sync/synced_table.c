@@ -804,7 +804,7 @@ worker_main(void *arg)
 	bool ok = true;
 	int64_t rows = 0;
 	pgc_conn *c = pgc_connect(L->x->o->target_dsn, false, &err);
-	if (!c || !pgl_copy_begin(&cp, c, L->copy_sql, &err))
+	if (!c || !pgl_copy_begin(&cp, c, L->copy_sql, true, &err))
 		ok = false;
 	while (ok) {
 		pthread_mutex_lock(&L->mu);
@@ -1018,6 +1018,14 @@ add_primary_key(ctx *x, int64_t version, lk_error *err)
 	return ok;
 }
 
+static double
+mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double) ts.tv_sec * 1e3 + (double) ts.tv_nsec / 1e6;
+}
+
 static bool
 plan_pieces(loader *L, lk_error *err)
 {
@@ -1070,6 +1078,7 @@ load_snapshot(ctx *x, const dl_snapshot *snap, sy_result *res, lk_error *err)
 	if (!ok)
 		return false;
 
+	double t0 = mono_ms();
 	loader L;
 	memset(&L, 0, sizeof(L));
 	L.x = x;
@@ -1091,6 +1100,7 @@ load_snapshot(ctx *x, const dl_snapshot *snap, sy_result *res, lk_error *err)
 		lk_buf_free(&b);
 		ok = plan_pieces(&L, err);
 	}
+	double t_plan = mono_ms();
 	if (ok && L.npieces) {
 		int nt = x->o->jobs < 1 ? 1 : x->o->jobs;
 		if ((size_t) nt > L.npieces)
@@ -1117,14 +1127,17 @@ load_snapshot(ctx *x, const dl_snapshot *snap, sy_result *res, lk_error *err)
 	free(L.pieces);
 	pthread_mutex_destroy(&L.mu);
 	res->rows_loaded = L.rows;
+	double t_copy = mono_ms();
 	if (ok && x->dedup_by && x->npk)
 		ok = dedup_shadow(x, err);
 	if (ok && x->npk)
 		ok = add_primary_key(x, snap->version, err);
+	double t_key = mono_ms();
 	if (ok) {
 		char *sql = lk_arena_sprintf(&x->a, "ANALYZE %s", x->qshadow);
 		ok = run_sql(x, sql, "could not analyze the shadow table", err);
 	}
+	double t_analyze = mono_ms();
 	pgl_column *old_cols = x->cols;
 	int old_n = x->ncols;
 	x->cols = cols;
@@ -1139,6 +1152,9 @@ load_snapshot(ctx *x, const dl_snapshot *snap, sy_result *res, lk_error *err)
 			drop_shadow(x, &e2);
 		return false;
 	}
+	lk_debug("synced-table %s: plan %.0f ms (%zu pieces), copy %.0f ms, dedup+key %.0f ms, "
+			 "analyze %.0f ms, swap %.0f ms", x->qtarget, t_plan - t0, L.npieces,
+			 t_copy - t_plan, t_key - t_copy, t_analyze - t_key, mono_ms() - t_analyze);
 	x->has_state = true;
 	x->state_version = snap->version;
 	res->version = snap->version;
@@ -1293,7 +1309,7 @@ apply_version(ctx *x, sy_changes *ch, const sy_version *v, sy_result *res, lk_er
 		if (ok) {
 			lk_buf_reset(&b);
 			lk_buf_append_str(&b, "COPY pg_temp.lakesync_changes FROM STDIN");
-			ok = pgl_copy_begin(&ac.cp, x->c, lk_buf_cstr(&b), err);
+			ok = pgl_copy_begin(&ac.cp, x->c, lk_buf_cstr(&b), false, err);
 		}
 		if (ok) {
 			ok = sy_changes_read(ch, on_change_batch, &ac, err);

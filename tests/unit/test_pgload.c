@@ -614,7 +614,7 @@ load_and_read(pgc_conn *c, const char *table, lk_batch *b)
 	lk_buf_reset(&sql);
 	lk_buf_printf(&sql, "COPY \"%s\" FROM STDIN", table);
 	pgl_copy cp;
-	cr_assert(pgl_copy_begin(&cp, c, lk_buf_cstr(&sql), &err), "%s", err.msg);
+	cr_assert(pgl_copy_begin(&cp, c, lk_buf_cstr(&sql), b->nrows > 100, &err), "%s", err.msg);
 	cr_assert(pgl_copy_batch(&cp, b, &err), "%s", err.msg);
 	int64_t rows = -1;
 	cr_assert(pgl_copy_end(&cp, &rows, &err), "copy: %s (%s)", err.msg, err.where);
@@ -810,4 +810,68 @@ Test(pgint, nested_read_back)
 	PQclear(r);
 	lk_batch_free(b);
 	pgc_close(c);
+}
+
+/* ---- the fast paths against the plain definitions ---------------------------- */
+
+/* The definition: the first of %.15g, %.16g, %.17g that reads back. */
+static void
+slow_double(double v, char *buf)
+{
+	for (int p = 15; p <= 17; p++) {
+		snprintf(buf, 40, "%.*g", p, v);
+		if (strtod(buf, NULL) == v)
+			return;
+	}
+}
+
+Test(floats, same_text_as_the_printf_definition)
+{
+	uint64_t seed = 99;
+	char fast[40], slow[40];
+	/* random bits, and values with few digits (ties of the 17-digit form) */
+	for (int i = 0; i < 300000; i++) {
+		uint64_t bits = splitmix(&seed);
+		double v;
+		if (i % 3 == 0) {
+			memcpy(&v, &bits, 8);
+		} else if (i % 3 == 1) {
+			v = (double) (int64_t) (bits % 2000000001ull - 1000000000) / 1e5;
+		} else {
+			v = ((double) (bits >> 11) / 9007199254740992.0 - 0.5) * 1e6;
+		}
+		if (isnan(v) || isinf(v) || v == 0 || fabs(v) < DBL_MIN ||
+			(fabs(v) < 1e15 && v == (double) (int64_t) v))
+			continue;
+		pgl_format_double(v, fast);
+		slow_double(v, slow);
+		cr_assert_str_eq(fast, slow, "%a", v);
+	}
+	/* exact ties of the 17-digit form: 0.5 steps at 17 digits */
+	const double ties[] = {1.0000000000000005, 12345.678901234565, 0.12345678901234565,
+						   9.9999999999999995e22, 5e-5, 1.5e-5, 123456789012345.67};
+	for (size_t i = 0; i < sizeof(ties) / sizeof(ties[0]); i++) {
+		pgl_format_double(ties[i], fast);
+		slow_double(ties[i], slow);
+		cr_assert_str_eq(fast, slow, "%a", ties[i]);
+	}
+}
+
+Test(copytext, decimals_as_lk_decimal_to_string)
+{
+	uint64_t seed = 5;
+	lk_type *t = lk_type_decimal(&arena, 38, 10);
+	for (int i = 0; i < 20000; i++) {
+		lk_int128 v = ((lk_int128) splitmix(&seed) << 64 | splitmix(&seed)) >> (i % 120);
+		int scale = i % 39;
+		t->scale = (uint8_t) scale;
+		lk_batch *b = lk_batch_new(schema1(t));
+		lk_column_append_i128(&b->cols[0], v);
+		lk_batch_seal(b);
+		char want[64];
+		lk_decimal_to_string(v, scale, want);
+		strcat(want, "\n");
+		cr_assert_str_eq(copy_text_ok(b), want, "scale %d", scale);
+		lk_batch_free(b);
+	}
 }
