@@ -27,5 +27,7 @@ int cli_parquet_main(int argc, char **argv);
 int cli_synced_table_main(int argc, char **argv);
 int cli_sync_main(int argc, char **argv);
 int cli_delta_main(int argc, char **argv);
+int cli_run_main(int argc, char **argv);
+int cli_status_main(int argc, char **argv);
 
 #endif

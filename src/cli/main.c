@@ -17,6 +17,8 @@ static const command commands[] = {
 	{"synced-table", cli_synced_table_main, "--source URI --target DSN --table S.T --mode M …\n"
 	 "            keep a Delta table as a read-only PostgreSQL table"},
 	{"sync", cli_sync_main, "--source DSN --target URI --table S.T …   Postgres → Delta history"},
+	{"run", cli_run_main, "-c FILE   every pipeline and synced table of a configuration file"},
+	{"status", cli_status_main, "-c FILE [--format text|json]   state, rows, LSN, lag per table"},
 	{"delta", cli_delta_main, "scan|history|changes|checkpoint|optimize|vacuum TABLE …\n"
 	 "            read, time-travel, change feed and maintain Delta tables"},
 };
