@@ -206,18 +206,17 @@ toast_put(sy_toast *c, const sy_table *t, const lk_buf *key, const sy_value *val
 {
 	uint64_t h = hash_bytes(key->data, key->len);
 	tentry *old = toast_find(c, key->data, key->len, h);
-	if (old)
-		toast_remove(c, old);
 	size_t bytes = sizeof(tentry) + sizeof(sy_value) * (size_t) c->nt + key->len;
 	for (int i = 0; i < t->ncols; i++)
 		if (c->tidx[i] >= 0 && !vals[i].null)
 			bytes += vals[i].n;
-	if (bytes > c->budget)
+	if (bytes > c->budget) {
+		/* too big to keep: the old image is stale, forget it */
+		if (old)
+			toast_remove(c, old);
 		return;
-	while (c->bytes + bytes > c->budget && c->oldest) {
-		toast_remove(c, c->oldest);
-		c->evicted++;
 	}
+	/* vals may point into the old entry (a filled 'u'): copy first */
 	tentry *e = lk_xmalloc(bytes);
 	memset(e, 0, sizeof(*e));
 	e->vals = (sy_value *) (e + 1);
@@ -240,6 +239,12 @@ toast_put(sy_toast *c, const sy_table *t, const lk_buf *key, const sy_value *val
 	}
 	e->hash = h;
 	e->bytes = bytes;
+	if (old)
+		toast_remove(c, old);
+	while (c->bytes + bytes > c->budget && c->oldest) {
+		toast_remove(c, c->oldest);
+		c->evicted++;
+	}
 	if ((c->n + 1) * 2 > c->htcap)
 		toast_grow(c);
 	e->hnext = c->ht[h & (c->htcap - 1)];
@@ -920,9 +925,15 @@ sy_table_update(sy_table *t, sy_txn *tx, const pgo_update *m, lk_error *err)
 	if (ok)
 		ok = emit(t, tx, "update_postimage", n.v, err);
 	if (ok && t->toast) {
-		if (key_ok && has_old)
-			cache_drop(t, &key);
+		/* the new image first (filled values may point into the old
+		 * one), then forget the old key if it changed */
 		cache_put(t, &n);
+		lk_buf nkey = LK_BUF_INIT;
+		if (key_ok && has_old &&
+			(!make_key(t, &n, &nkey) || nkey.len != key.len ||
+			 memcmp(nkey.data, key.data, key.len) != 0))
+			cache_drop(t, &key);
+		lk_buf_free(&nkey);
 	}
 	lk_buf_free(&key);
 	rowvals_free(&n);
