@@ -543,9 +543,11 @@ cmd_scan(int argc, char **argv)
 	int nnames = 0;
 	const char *bad;
 	if (columns && !split_columns(columns, &a, &names, &nnames, &bad)) {
+		/* bad points into the arena: report before freeing it */
+		rc = bad[0] ? usage_error("scan", "column \"%s\" is named twice in --columns", bad)
+					: usage_error("scan", "empty column name in --columns \"%s\"", columns);
 		lk_arena_free(&a);
-		return bad[0] ? usage_error("scan", "column \"%s\" is named twice in --columns", bad)
-					  : usage_error("scan", "empty column name in --columns \"%s\"", columns);
+		return rc;
 	}
 
 	lk_error err;
