@@ -27,7 +27,12 @@
 #              value whose last image is unknown stops its table (exit 4);
 #              nothing of the failed transaction reaches Delta, the slot is
 #              not confirmed past it, and a rerun fails the same way
+#   added      a table added to the pipeline later is snapshotted through a
+#              temporary slot (none left behind) and joins the publication
+#   lost       the walsender is terminated: lakesync reconnects and resumes
 #   cli        --help, usage errors (exit 2), --mode mirror (exit 4), --drop
+#   resync     after --drop, a new slot under existing history: a truncate
+#              row then a snapshot; the replay still equals the table
 #
 # Prints PASS/FAIL/SKIP lines; exits 0 iff no FAIL.
 set -u
@@ -64,8 +69,9 @@ sql() { lk_psql -tA -c "$1"; }
 expect() { # label actual expected
 	if [ "$2" = "$3" ]; then pass "$1"; else failed "$1 (got '$2', expected '$3')"; fi
 }
+extra=
 sync_main() { "$bin" sync --source "$dsn" --target "$lake" --table public.types_t \
-	--table public.nokey_t --table public.full_t --until-caught-up --jobs 2 "$@"; }
+	--table public.nokey_t --table public.full_t $extra --until-caught-up --jobs 2 "$@"; }
 sync_err() { "$bin" sync --source "$dsn" --target "$lake" --pipeline errs --table public.bad_t \
 	--table public.toast_t --until-caught-up "$@"; }
 compare() { # label table key [mode]
@@ -260,6 +266,36 @@ expect "slow-flush/exit" "$?/$(grep -c -e reconnecting -e 'could not send' "$wor
 compare "slow-flush/types" types_t id
 sql "ALTER SYSTEM RESET wal_sender_timeout" >/dev/null && sql "SELECT pg_reload_conf()" >/dev/null
 
+# ---- a table added to the running pipeline: its own snapshot (temporary slot) --
+lk_psql -c "CREATE TABLE added_t (k text PRIMARY KEY, n numeric(8,3))" \
+	-c "INSERT INTO added_t SELECT 'k' || g, g / 8.0 FROM generate_series(1, 500) g" \
+	-c "INSERT INTO types_t (id, c_text) VALUES (60001, 'with added')" >/dev/null
+extra="--table public.added_t"
+if sync_main >"$work/added.log" 2>&1; then pass "added/exit"; else failed "added/exit"; sed 's/^/    /' "$work/added.log"; fi
+expect "added/publication" "$(sql "SELECT count(*) FROM pg_publication_tables WHERE pubname = 'lakesync_lakesync' AND tablename = 'added_t'")" 1
+expect "added/no-temporary-slot-left" "$(sql "SELECT count(*) FROM pg_replication_slots")" 2
+lk_psql -c "UPDATE added_t SET n = -n WHERE k IN ('k1', 'k2')" -c "DELETE FROM added_t WHERE k = 'k3'" >/dev/null
+sync_main >>"$work/added.log" 2>&1
+compare "added/added" added_t k
+compare "added/types" types_t id
+
+# ---- connection loss: the walsender is terminated, lakesync reconnects -----------
+"$bin" sync --source "$dsn" --target "$lake" --table public.types_t --table public.nokey_t \
+	--table public.full_t $extra >"$work/lost.log" 2>&1 &
+lostpid=$!
+sleep 2
+lk_psql -c "INSERT INTO types_t (id, c_text) VALUES (60002, 'before loss')" >/dev/null
+sleep 1
+sql "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = 'lakesync_lakesync'" >/dev/null
+lk_psql -c "INSERT INTO types_t (id, c_text) VALUES (60003, 'after loss')" \
+	-c "UPDATE added_t SET n = 0 WHERE k = 'k4'" >/dev/null
+sleep 5
+kill -TERM $lostpid
+wait $lostpid
+expect "lost/exit" "$?/$(grep -c 'replication connection lost' "$work/lost.log")/$(grep -c 'replication resumed' "$work/lost.log")" "0/1/1"
+compare "lost/types" types_t id
+compare "lost/added" added_t k
+
 # ---- errors: unrepresentable value, unknown TOAST image ----------------------
 lk_psql -c "INSERT INTO bad_t VALUES (2, '2021-01-01')" -c "INSERT INTO bad_t VALUES (3, '10000-01-01')" \
 	-c "UPDATE toast_t SET n = 2 WHERE id = 1" >/dev/null
@@ -300,5 +336,15 @@ expect "cli/mirror" "$?" 4
 expect "cli/missing-table" "$?/$(grep -q 'nope' "$work/nf" && echo named)" "1/named"
 "$bin" sync --source "$dsn" --drop >/dev/null 2>&1 && "$bin" sync --source "$dsn" --pipeline errs --drop >/dev/null 2>&1
 expect "cli/drop" "$?/$(sql "SELECT count(*) FROM pg_replication_slots") $(sql "SELECT count(*) FROM pg_publication")" "0/0 0"
+
+
+# ---- a new slot under existing history: resync (truncate row, then snapshot) -----
+lk_psql -c "DELETE FROM types_t WHERE id = 60001" >/dev/null   # while no slot exists
+if sync_main >"$work/resync.log" 2>&1; then pass "resync/exit"; else failed "resync/exit"; sed 's/^/    /' "$work/resync.log"; fi
+expect "resync/warned" "$(grep -c 'resyncing it' "$work/resync.log")" 4
+compare "resync/types" types_t id
+compare "resync/added" added_t k
+expect "resync/truncate-row" "$(hq "$H" "SELECT count(*), min(_change_seq), count(_xid) FROM h WHERE _change_type = 'truncate'")" '[["1","0","0"]]'
+"$bin" sync --source "$dsn" --drop >/dev/null 2>&1
 
 exit $fail
