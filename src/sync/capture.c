@@ -137,6 +137,7 @@ typedef struct cap {
 	int64_t txns;
 	int64_t last_log_ms;
 	int64_t last_poke_ms;
+	char last_sqlstate[6];      /* of a failed START_REPLICATION */
 } cap;
 
 static sy_table *
@@ -420,6 +421,7 @@ static bool
 stream_open(cap *c, lk_error *err)
 {
 	pgc_conn *rc = c->rconn;
+	c->last_sqlstate[0] = '\0';
 	if (!rc) {
 		rc = pgc_connect(c->o->source, true, err);
 		if (!rc)
@@ -440,6 +442,7 @@ stream_open(cap *c, lk_error *err)
 	so.proto_version = c->proto;
 	pgr_stream *s = pgr_start(rc, c->slot, 0, &so, err);
 	if (!s) {
+		memcpy(c->last_sqlstate, rc->sqlstate, sizeof(c->last_sqlstate));
 		pgc_close(rc);
 		c->rconn = NULL;
 		return false;
@@ -960,9 +963,8 @@ sy_capture_run(const sy_capture_options *o, sy_capture_result *res, lk_error *er
 		} else {
 			/* slot busy (a walsender of a killed run not gone yet) or the
 			 * server unreachable: retry */
-			lost = e.code == LK_ERR_IO || !strcmp(c->rconn ? c->rconn->sqlstate : "", "55006") ||
-				   strstr(e.msg, "is active for PID") != NULL ||
-				   strstr(e.msg, "55006") != NULL;
+			lost = e.code == LK_ERR_IO || !strcmp(c->last_sqlstate, "55006") ||
+				   !strncmp(c->last_sqlstate, "08", 2) || !strncmp(c->last_sqlstate, "57P", 3);
 			if (!lost) {
 				*err = e;
 				break;
@@ -970,7 +972,7 @@ sy_capture_run(const sy_capture_options *o, sy_capture_result *res, lk_error *er
 		}
 		/* connection lost: nothing uncommitted survives; reconnect */
 		char buf[1100];
-		lk_warn("replication connection lost: %s; reconnecting in %d ms",
+		lk_warn("replication interrupted: %s; reconnecting in %d ms",
 				lk_error_str(&e, buf, sizeof(buf)), backoff);
 		stream_close(c);
 		reset_after_loss(c);
