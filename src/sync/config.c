@@ -703,6 +703,7 @@ build_pipeline(parser *p, section *s, sy_config_pipeline *pl)
 			t->mode = pl->mode;
 			t->line = ts->line;
 		}
+		t->line = ts->line;         /* where its own settings are */
 		if (!get_str(p, ts, "mode", &t->mode) || !get_str(p, ts, "location", &t->location) ||
 			!check_unused(p, ts, "mode, location"))
 			return false;

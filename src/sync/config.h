@@ -53,7 +53,8 @@ typedef struct sy_config_table {
 	const char *mode;           /* "history" or "mirror" (pipeline's default) */
 	const char *location;       /* Delta table location; NULL = default
 								 * (<target>/<schema>/<table>_history) */
-	int line;                   /* where it was named */
+	int line;                   /* its [pipeline.P.table.T] section, else
+								 * the `tables` line */
 } sy_config_table;
 
 /* [pipeline.NAME] */

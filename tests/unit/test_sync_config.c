@@ -97,7 +97,8 @@ Test(sync_config, full_example)
 	cr_assert_eq(o->ntables, 3);
 	cr_assert_str_eq(o->tables[0].name, "public.orders");
 	cr_assert_str_eq(o->tables[0].location, "/lakehouse/public/orders_history");
-	cr_assert_eq(o->tables[0].line, 9);
+	cr_assert_eq(o->tables[0].line, 14);
+	cr_assert_eq(o->tables[1].line, 9);
 	cr_assert_str_eq(o->tables[1].name, "public.customers");
 	cr_assert_null(o->tables[1].location);
 	cr_assert_str_eq(o->tables[1].mode, "history");
