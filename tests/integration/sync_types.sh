@@ -292,7 +292,7 @@ lk_psql -c "INSERT INTO types_t (id, c_text) VALUES (60003, 'after loss')" \
 sleep 5
 kill -TERM $lostpid
 wait $lostpid
-expect "lost/exit" "$?/$(grep -c 'replication connection lost' "$work/lost.log")/$(grep -c 'replication resumed' "$work/lost.log")" "0/1/1"
+expect "lost/exit" "$?/$(grep -c 'replication interrupted' "$work/lost.log")/$(grep -c 'replication resumed' "$work/lost.log")" "0/1/1"
 compare "lost/types" types_t id
 compare "lost/added" added_t k
 
