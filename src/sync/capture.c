@@ -201,8 +201,9 @@ begin_txn(cap *c, uint64_t commit_lsn, uint64_t end_lsn, int64_t pg_time, uint32
 	c->tx.seq = 0;
 	for (int i = 0; i < c->n; i++) {
 		c->applies[i] = sy_table_applies(c->tables[i], commit_lsn);
-		if (c->applies[i])
-			sy_table_begin_txn(c->tables[i]);
+		/* every table: a failure in this transaction (a Relation message
+		 * included) rolls back to here, never to an older mark */
+		sy_table_begin_txn(c->tables[i]);
 	}
 }
 

@@ -1041,6 +1041,7 @@ sy_table_commit(sy_table *t, lk_error *err)
 		return false;
 	}
 	t->rows_committed += rows;
+	sy_table_begin_txn(t);      /* marks of a finished transaction mean nothing */
 	char lb[20];
 	lk_debug("%s: committed %" PRId64 " rows at lsn %s (Delta version %" PRId64 ")",
 			 t->qualname, rows, pgo_lsn_format(lsn, lb), dl_commit_version(t->prev));

@@ -207,8 +207,9 @@ bool sy_table_set_relation(sy_table *t, const pgo_relation *rel,
  * version.  Moves SY_CATCHUP to SY_STREAMING on the first true. */
 bool sy_table_applies(sy_table *t, uint64_t commit_lsn);
 
-/* A transaction that applies to the table begins: remember where, so a
- * failure inside it can still commit the transactions before it. */
+/* A transaction begins (call it for every table, applied or not):
+ * remember where, so a failure inside it can still commit the transactions
+ * before it. */
 void sy_table_begin_txn(sy_table *t);
 
 /* Append the history rows of one change (tx->seq advances per row).

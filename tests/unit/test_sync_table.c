@@ -665,3 +665,32 @@ Test(sytable, existing_table_schema_checked)
 	cr_assert_str_eq(t.cols[2].name, "d");
 	sy_table_free(&t);
 }
+
+Test(sytable, failure_without_rows_of_its_own_keeps_every_earlier_row)
+{
+	sy_table t;
+	open_t(&t, NULL);
+	lk_error err;
+	t.state = SY_CATCHUP;
+	cr_assert(sy_table_set_relation(&t, relation('d'), &err));
+	sy_txn a = txn(0x1000, 1), b = txn(0x2000, 2);
+	cr_assert(sy_table_applies(&t, a.commit_lsn));
+	sy_table_begin_txn(&t);
+	ins(&t, &a, "1", "a", NULL, NULL);
+	cr_assert(sy_table_applies(&t, b.commit_lsn));
+	sy_table_begin_txn(&t);
+	ins(&t, &b, "2", "b", NULL, NULL);
+	/* a third transaction fails on its Relation message, before any row */
+	sy_table_begin_txn(&t);
+	pgo_relation r = *relation('d');
+	relcols[1].type_oid = PGT_OID_INT8;
+	cr_assert_not(sy_table_set_relation(&t, &r, &err));
+	sy_table_fail(&t, &err, 0x3000);
+	cr_assert_eq(t.version, 0x2000, "both earlier transactions committed");
+	cr_assert_eq(sy_table_hold(&t), 0x3000);
+	sy_table_free(&t);
+	char *d = dump(table_dir());
+	cr_assert_str_eq(d, "insert 1 a - - @4096 #0 x1\n"
+						"insert 2 b - - @8192 #0 x2\n");
+	free(d);
+}
