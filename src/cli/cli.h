@@ -29,5 +29,6 @@ int cli_sync_main(int argc, char **argv);
 int cli_delta_main(int argc, char **argv);
 int cli_run_main(int argc, char **argv);
 int cli_status_main(int argc, char **argv);
+int cli_demo_main(int argc, char **argv);
 
 #endif

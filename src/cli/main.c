@@ -19,6 +19,7 @@ static const command commands[] = {
 	{"sync", cli_sync_main, "--source DSN --target URI --table S.T …   Postgres → Delta history"},
 	{"run", cli_run_main, "-c FILE   every pipeline and synced table of a configuration file"},
 	{"status", cli_status_main, "-c FILE [--format text|json]   state, rows, LSN, lag per table"},
+	{"demo", cli_demo_main, "[--seconds N] [--lakehouse DIR]   a private Postgres + lakehouse, end to end"},
 	{"delta", cli_delta_main, "scan|history|changes|checkpoint|optimize|vacuum TABLE …\n"
 	 "            read, time-travel, change feed and maintain Delta tables"},
 };

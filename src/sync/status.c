@@ -879,3 +879,82 @@ sy_status_format_json(const sy_status_report *r, lk_buf *out)
 		free(text);
 	}
 }
+
+/* ---- watch ------------------------------------------------------------------------------ */
+
+bool
+sy_delta_watch_open(sy_delta_watch *w, const char *location, const char *app_id,
+					lk_error *err)
+{
+	memset(w, 0, sizeof(*w));
+	w->version = -1;
+	w->txn_version = -1;
+	if (!st_store_open(&w->store, location, 0, err))
+		return false;
+	w->store_open = true;
+	w->app_id = app_id ? lk_xstrdup(app_id) : NULL;
+	return true;
+}
+
+/* The txn version of app_id in one commit file's text, or -1. */
+static int64_t
+commit_txn_version(const char *text, size_t len, const char *app_id)
+{
+	int64_t v = -1;
+	size_t pos = 0;
+	while (pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t end = nl ? (size_t) (nl - text) : len;
+		if (app_id && end > pos && memmem(text + pos, end - pos, "\"txn\"", 5)) {
+			json_error_t je;
+			json_t *j = json_loadb(text + pos, end - pos, 0, &je);
+			json_t *t = j ? json_object_get(j, "txn") : NULL;
+			const char *id = json_string_value(json_object_get(t, "appId"));
+			json_t *ver = json_object_get(t, "version");
+			if (id && !strcmp(id, app_id) && json_is_integer(ver))
+				v = (int64_t) json_integer_value(ver);
+			json_decref(j);
+		}
+		pos = end + 1;
+	}
+	return v;
+}
+
+bool
+sy_delta_watch_poll(sy_delta_watch *w, bool *changed, lk_error *err)
+{
+	if (changed)
+		*changed = false;
+	lk_buf b = LK_BUF_INIT;
+	for (;;) {
+		char path[64];
+		snprintf(path, sizeof(path), "_delta_log/%020" PRId64 ".json", w->version + 1);
+		lk_error e;
+		lk_error_clear(&e);
+		if (!st_read_all(&w->store, path, 256u << 20, &b, &e)) {
+			lk_buf_free(&b);
+			if (e.code == LK_ERR_NOT_FOUND)
+				return true;
+			*err = e;
+			return false;
+		}
+		int64_t tv = commit_txn_version((const char *) b.data, b.len, w->app_id);
+		if (tv >= 0)
+			w->txn_version = tv;
+		w->version++;
+		w->seen_ms = wall_ms();
+		if (changed)
+			*changed = true;
+	}
+}
+
+void
+sy_delta_watch_close(sy_delta_watch *w)
+{
+	if (w->store_open)
+		st_store_close(&w->store);
+	free(w->app_id);
+	memset(w, 0, sizeof(*w));
+	w->version = -1;
+	w->txn_version = -1;
+}

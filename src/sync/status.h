@@ -45,6 +45,7 @@
 #include "common/arena.h"
 #include "common/buf.h"
 #include "common/error.h"
+#include "storage/storage.h"
 #include "sync/config.h"
 
 /* ---- the run status file ------------------------------------------------------ */
@@ -193,6 +194,30 @@ const char *sy_status_table_state(bool run_alive, const sy_run_entry *run,
  * Strings are copied into arena a. */
 bool sy_status_read_delta(const char *location, const char *app_id,
 						  sy_status_table *t, lk_arena *a, lk_error *err);
+
+/* ---- following a table as it is written ---------------------------------------- */
+
+/* Incremental reader of one Delta table's commits: each poll reads only
+ * the commit files after the last one seen (N.json, in order) and notes
+ * the version, the txn version of app_id and when the poll first saw the
+ * version.  Cheap enough to call every few milliseconds (freshness
+ * measurements of `lakesync demo` and bench/capture). */
+typedef struct sy_delta_watch {
+	st_store store;
+	bool store_open;
+	char *app_id;               /* owned */
+	int64_t version;            /* last version seen, -1 none */
+	int64_t txn_version;        /* of app_id, -1 none */
+	int64_t seen_ms;            /* wall ms when `version` was first seen */
+} sy_delta_watch;
+
+/* Open a watch on the table at location (it need not exist yet). */
+bool sy_delta_watch_open(sy_delta_watch *w, const char *location, const char *app_id,
+						 lk_error *err);
+/* Read the commits after w->version; *changed (may be NULL) tells
+ * whether a new version was seen. */
+bool sy_delta_watch_poll(sy_delta_watch *w, bool *changed, lk_error *err);
+void sy_delta_watch_close(sy_delta_watch *w);
 
 /* "1,234,567" into buf (≥ 32 bytes); returns buf. */
 char *sy_status_group_digits(int64_t v, char *buf);
