@@ -221,6 +221,149 @@ strip_zeros(const char *d, int n)
 	return n;
 }
 
+typedef unsigned __int128 u128;
+
+static const uint64_t pow10_u64[20] = {
+	1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull,
+	100000000ull, 1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull,
+	10000000000000ull, 100000000000000ull, 1000000000000000ull, 10000000000000000ull,
+	100000000000000000ull, 1000000000000000000ull, 10000000000000000000ull,
+};
+
+static u128
+pow10_128(int p)
+{
+	return p <= 19 ? (u128) pow10_u64[p] : (u128) pow10_u64[19] * pow10_u64[p - 19];
+}
+
+/* Does the decimal c / 10^p read back to v = m·2^e?  Exactly: |c/10^p − v|
+ * against half the gap between doubles, 2^(e−1); a tie reads back when m
+ * is even (round half to even). All in 128-bit integers for the ranges
+ * fast_double accepts. */
+static bool
+reads_back(uint64_t c, int p, uint64_t m, int e)
+{
+	u128 lhs, rhs, mine;
+	if (p >= 0 && e < 0) {
+		/* |2c·2^s − 2m·10^p| vs 10^p, s = −e */
+		mine = (u128) m * pow10_128(p);
+		lhs = (u128) c << -e;
+		rhs = pow10_128(p);
+	} else if (p >= 0) {
+		/* |2c − 2m·2^e·10^p| vs 2^e·10^p */
+		mine = ((u128) m << e) * pow10_128(p);
+		lhs = c;
+		rhs = pow10_128(p) << e;
+	} else {
+		/* |2c·10^q − 2m·2^e| vs 2^e, q = −p */
+		mine = (u128) m << e;
+		lhs = (u128) c * pow10_128(-p);
+		rhs = (u128) 1 << e;
+	}
+	u128 diff = lhs > mine ? lhs - mine : mine - lhs;
+	diff *= 2;
+	return diff < rhs || (diff == rhs && (m & 1) == 0);
+}
+
+/* v rounded to k < 17 significant digits (half to even on the exact value),
+ * from n = floor(v·10^p) (17 digits) and whether v·10^p is exactly n: a
+ * tail of exactly half a unit is a tie only then; with a remainder beyond
+ * n it is above half. */
+static uint64_t
+round_k(uint64_t n, int k, bool exact_tail)
+{
+	uint64_t unit = pow10_u64[17 - k];
+	uint64_t q = n / unit, r = n % unit, half = unit / 2;
+	if (r > half || (r == half && !exact_tail) || (r == half && exact_tail && (q & 1)))
+		q++;
+	return q;
+}
+
+/* Shortest text of a normal double with 1e-6 ≤ |v| < 1e37 (and not a
+ * power of two): exact digits with 128-bit integers, no printf, no strtod.
+ * Returns 0 when v is outside that range (the caller falls back). The
+ * text is the same as the first of %.15g, %.16g, %.17g that reads back. */
+static int
+fast_double(double v, char *buf)
+{
+	uint64_t bits;
+	memcpy(&bits, &v, 8);
+	int be = (int) ((bits >> 52) & 0x7ff);
+	uint64_t frac = bits & ((1ull << 52) - 1);
+	double a = fabs(v);
+	if (be == 0 || be == 0x7ff || frac == 0 || !(a >= 1e-6 && a < 1e37))
+		return 0;
+	uint64_t m = frac | (1ull << 52);
+	int e = be - 1075;
+	int d10 = (int) floor(log10(a));
+	uint64_t n = 0;
+	bool exact = false;
+	int p = 0;
+	for (int tries = 0; tries < 3; tries++) {
+		p = 16 - d10;
+		/* n = floor(v·10^p), exact: no remainder */
+		if (p >= 0 && e < 0) {
+			u128 x = (u128) m * pow10_128(p);
+			n = (uint64_t) (x >> -e);
+			exact = (x & (((u128) 1 << -e) - 1)) == 0;
+		} else if (p >= 0) {
+			n = (uint64_t) (((u128) m << e) * pow10_128(p));
+			exact = true;
+		} else {
+			u128 x = (u128) m << e, d = pow10_128(-p);
+			n = (uint64_t) (x / d);
+			exact = x % d == 0;
+		}
+		if (n < pow10_u64[16])
+			d10--;
+		else if (n >= pow10_u64[17])
+			d10++;
+		else
+			break;
+	}
+	if (n < pow10_u64[16] || n >= pow10_u64[17])
+		return 0;
+	bool neg = v < 0;
+	char d[24];
+	int best = 17;
+	uint64_t digits = n;
+	/* the 17 correctly rounded digits always read back; try 16, then 15 */
+	for (int k = 16; k >= 15; k--) {
+		uint64_t q = round_k(n, k, exact);
+		if (!reads_back(q * pow10_u64[17 - k], p, m, e))
+			break;
+		best = k;
+		digits = q;
+	}
+	if (best == 17) {
+		/* the 17th digit itself, rounded half to even */
+		/* n is the floor; the remainder is below, at or above half? */
+		u128 num, den;
+		if (p >= 0 && e < 0) {
+			num = ((u128) m * pow10_128(p)) & (((u128) 1 << -e) - 1);
+			den = (u128) 1 << -e;
+		} else if (p >= 0) {
+			num = 0;
+			den = 1;
+		} else {
+			num = ((u128) m << e) % pow10_128(-p);
+			den = pow10_128(-p);
+		}
+		if (num * 2 > den || (num * 2 == den && (n & 1)))
+			digits = n + 1;
+	}
+	int exp10 = 16 - p;
+	if (digits >= pow10_u64[best]) {      /* 9.99… rounded up */
+		digits /= 10;
+		exp10++;
+	}
+	for (int i = best - 1; i >= 0; i--) {
+		d[i] = (char) ('0' + digits % 10);
+		digits /= 10;
+	}
+	return format_g(buf, neg, d, strip_zeros(d, best), exp10, best);
+}
+
 int
 pgl_format_double(double v, char *buf)
 {
@@ -234,7 +377,9 @@ pgl_format_double(double v, char *buf)
 	 * below 1e15) */
 	if (fabs(v) < 1e15 && v == (double) (int64_t) v)
 		return snprintf(buf, 32, "%" PRId64, (int64_t) v);
-	int n = 0;
+	int n = fast_double(v, buf);
+	if (n > 0)
+		return n;
 	if (fabs(v) < DBL_MIN) {
 		/* subnormals have fewer bits: search from 1 digit */
 		for (int p = 1; p <= 17; p++) {

@@ -108,6 +108,12 @@ sy_options_init(sy_options *o)
 typedef struct ctx {
 	const sy_options *o;
 	lk_arena a;                 /* run lifetime */
+	lk_arena *cur;              /* where allocations go: &a, or &ver while a
+								 * version is applied (reset per version, so
+								 * continuous mode does not grow) */
+	lk_arena ver;
+	lk_arena colsa[2];          /* x->cols between versions, alternating */
+	int colsi;
 	st_store st;
 	bool st_open;
 	pgc_conn *c;
@@ -169,7 +175,7 @@ lit(ctx *x, const char *s)
 {
 	lk_buf b = LK_BUF_INIT;
 	pgl_quote_literal(&b, s);
-	const char *r = lk_arena_strdup(&x->a, lk_buf_cstr(&b));
+	const char *r = lk_arena_strdup(x->cur, lk_buf_cstr(&b));
 	lk_buf_free(&b);
 	return r;
 }
@@ -179,7 +185,7 @@ ident(ctx *x, const char *s)
 {
 	lk_buf b = LK_BUF_INIT;
 	pgl_quote_ident(&b, s);
-	const char *r = lk_arena_strdup(&x->a, lk_buf_cstr(&b));
+	const char *r = lk_arena_strdup(x->cur, lk_buf_cstr(&b));
 	lk_buf_free(&b);
 	return r;
 }
@@ -240,7 +246,7 @@ setup_state(ctx *x, lk_error *err)
 static bool
 lock_target(ctx *x, lk_error *err)
 {
-	char *sql = lk_arena_sprintf(&x->a,
+	char *sql = lk_arena_sprintf(x->cur,
 								 "SELECT pg_try_advisory_lock(hashtext('lakesync.synced_table'), "
 								 "hashtext(%s))",
 								 lit(x, x->target_key));
@@ -267,7 +273,7 @@ parse_columns(ctx *x, const char *json, lk_error *err)
 												 "JSON array");
 	}
 	size_t n = json_array_size(j);
-	x->cols = lk_arena_zalloc(&x->a, sizeof(pgl_column) * (n + 1));
+	x->cols = lk_arena_zalloc(x->cur, sizeof(pgl_column) * (n + 1));
 	x->ncols = (int) n;
 	for (size_t i = 0; i < n; i++) {
 		json_t *e = json_array_get(j, i);
@@ -278,8 +284,8 @@ parse_columns(ctx *x, const char *json, lk_error *err)
 			return lk_error_set(err, LK_ERR_CORRUPT, "lakesync.synced_tables.columns entry %zu "
 													 "is not [name, type]", i);
 		}
-		x->cols[i].name = lk_arena_strdup(&x->a, name);
-		x->cols[i].sql_type = lk_arena_strdup(&x->a, type);
+		x->cols[i].name = lk_arena_strdup(x->cur, name);
+		x->cols[i].sql_type = lk_arena_strdup(x->cur, type);
 	}
 	json_decref(j);
 	return true;
@@ -292,7 +298,7 @@ columns_json(ctx *x, const pgl_column *cols, int n)
 	for (int i = 0; i < n; i++)
 		json_array_append_new(j, json_pack("[ss]", cols[i].name, cols[i].sql_type));
 	char *s = json_dumps(j, JSON_COMPACT);
-	const char *r = lk_arena_strdup(&x->a, s);
+	const char *r = lk_arena_strdup(x->cur, s);
 	free(s);
 	json_decref(j);
 	return r;
@@ -301,7 +307,7 @@ columns_json(ctx *x, const pgl_column *cols, int n)
 static bool
 read_state(ctx *x, lk_error *err)
 {
-	char *sql = lk_arena_sprintf(&x->a,
+	char *sql = lk_arena_sprintf(x->cur,
 								 "SELECT version, source, primary_key::text, dedup_by, columns::text "
 								 "FROM lakesync.synced_tables WHERE target = %s",
 								 lit(x, x->target_key));
@@ -312,12 +318,12 @@ read_state(ctx *x, lk_error *err)
 	bool ok = true;
 	if (x->has_state) {
 		x->state_version = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-		x->state_source = lk_arena_strdup(&x->a, PQgetvalue(r, 0, 1));
+		x->state_source = lk_arena_strdup(x->cur, PQgetvalue(r, 0, 1));
 		/* key configuration from the state when none was given */
 		if (x->npk == 0 && !PQgetisnull(r, 0, 2)) {
 			/* text[] → "{a,"b c"}": parse with the server instead */
 			PQclear(r);
-			sql = lk_arena_sprintf(&x->a,
+			sql = lk_arena_sprintf(x->cur,
 								   "SELECT unnest(primary_key), dedup_by FROM "
 								   "lakesync.synced_tables WHERE target = %s",
 								   lit(x, x->target_key));
@@ -325,13 +331,13 @@ read_state(ctx *x, lk_error *err)
 			if (!r)
 				return false;
 			x->npk = PQntuples(r);
-			x->pk = lk_arena_zalloc(&x->a, sizeof(char *) * (size_t) (x->npk + 1));
+			x->pk = lk_arena_zalloc(x->cur, sizeof(char *) * (size_t) (x->npk + 1));
 			for (int i = 0; i < x->npk; i++)
-				x->pk[i] = lk_arena_strdup(&x->a, PQgetvalue(r, i, 0));
+				x->pk[i] = lk_arena_strdup(x->cur, PQgetvalue(r, i, 0));
 			if (!x->dedup_by && x->npk && !PQgetisnull(r, 0, 1))
-				x->dedup_by = lk_arena_strdup(&x->a, PQgetvalue(r, 0, 1));
+				x->dedup_by = lk_arena_strdup(x->cur, PQgetvalue(r, 0, 1));
 			PQclear(r);
-			sql = lk_arena_sprintf(&x->a, "SELECT columns::text FROM lakesync.synced_tables "
+			sql = lk_arena_sprintf(x->cur, "SELECT columns::text FROM lakesync.synced_tables "
 										  "WHERE target = %s",
 								   lit(x, x->target_key));
 			r = query_sql(x, sql, "could not read lakesync.synced_tables", err);
@@ -350,7 +356,7 @@ read_state(ctx *x, lk_error *err)
 static bool
 target_exists(ctx *x, bool *exists, lk_error *err)
 {
-	char *sql = lk_arena_sprintf(&x->a,
+	char *sql = lk_arena_sprintf(x->cur,
 								 "SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON "
 								 "n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = %s",
 								 lit(x, x->t.schema), lit(x, x->t.name));
@@ -386,12 +392,12 @@ static bool
 columns_for_schema(ctx *x, const lk_type *schema, pgl_column **out, int *nout, lk_error *err)
 {
 	int n = schema->nchildren;
-	pgl_column *cols = lk_arena_zalloc(&x->a, sizeof(pgl_column) * (size_t) (n + 1));
+	pgl_column *cols = lk_arena_zalloc(x->cur, sizeof(pgl_column) * (size_t) (n + 1));
 	for (int i = 0; i < n; i++) {
 		const lk_field *f = &schema->children[i];
 		cols[i].name = f->name;
 		cols[i].type = f->type;
-		cols[i].sql_type = pgl_sql_type(f->type, &x->a);
+		cols[i].sql_type = pgl_sql_type(f->type, x->cur);
 		if (strcmp(f->name, CT_COLUMN) == 0)
 			return lk_error_set(err, LK_ERR_UNSUPPORTED, "column name \"%s\" is reserved by "
 														 "lakesync", f->name);
@@ -850,7 +856,7 @@ worker_main(void *arg)
 static bool
 drop_shadow(ctx *x, lk_error *err)
 {
-	char *sql = lk_arena_sprintf(&x->a, "DROP TABLE IF EXISTS %s", x->qshadow);
+	char *sql = lk_arena_sprintf(x->cur, "DROP TABLE IF EXISTS %s", x->qshadow);
 	return run_sql(x, sql, "could not drop the shadow table", err);
 }
 
@@ -861,7 +867,7 @@ static bool
 collect_grants(ctx *x, const char *old_oid, lk_buf *out, lk_error *err)
 {
 	char *sql = lk_arena_sprintf(
-		&x->a,
+		x->cur,
 		"SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) "
 		"END, a.privilege_type, a.is_grantable FROM pg_class c, aclexplode(c.relacl) a "
 		"WHERE c.oid = %s AND a.grantee <> c.relowner ORDER BY 1, 2",
@@ -930,18 +936,18 @@ swap_in(ctx *x, int64_t version, const char *schema_string, lk_error *err)
 	bool ok = run_sql(x, "BEGIN", "could not begin the swap", err) && target_exists(x, &exists, err);
 	if (ok && exists) {
 		/* wait for the old table's readers, then read its owner and grants */
-		char *sql = lk_arena_sprintf(&x->a, "LOCK TABLE %s IN ACCESS EXCLUSIVE MODE", x->qtarget);
+		char *sql = lk_arena_sprintf(x->cur, "LOCK TABLE %s IN ACCESS EXCLUSIVE MODE", x->qtarget);
 		ok = run_sql(x, sql, "could not lock the target", err);
-		sql = lk_arena_sprintf(&x->a,
+		sql = lk_arena_sprintf(x->cur,
 							   "SELECT c.oid, quote_ident(pg_get_userbyid(c.relowner)), "
 							   "pg_get_userbyid(c.relowner) = current_user FROM pg_class c "
 							   "WHERE c.oid = %s::regclass",
 							   lit(x, x->qtarget));
 		PGresult *r = ok ? query_sql(x, sql, "could not read the target's owner", err) : NULL;
 		if (r) {
-			const char *oid = lk_arena_strdup(&x->a, PQgetvalue(r, 0, 0));
+			const char *oid = lk_arena_strdup(x->cur, PQgetvalue(r, 0, 0));
 			if (PQgetvalue(r, 0, 2)[0] != 't')
-				owner = lk_arena_strdup(&x->a, PQgetvalue(r, 0, 1));
+				owner = lk_arena_strdup(x->cur, PQgetvalue(r, 0, 1));
 			PQclear(r);
 			ok = collect_grants(x, oid, &grants, err);
 		} else {
@@ -955,7 +961,7 @@ swap_in(ctx *x, int64_t version, const char *schema_string, lk_error *err)
 		if (x->npk)
 			lk_buf_printf(&b, "ALTER TABLE %s RENAME CONSTRAINT %s TO %s;\n", x->qtarget,
 						  ident(x, x->pk_name),
-						  ident(x, lk_arena_sprintf(&x->a, "%s_pkey", x->t.name)));
+						  ident(x, lk_arena_sprintf(x->cur, "%s_pkey", x->t.name)));
 		if (owner)
 			lk_buf_printf(&b, "ALTER TABLE %s OWNER TO %s;\n", x->qtarget, owner);
 		if (grants.len)
@@ -1084,10 +1090,10 @@ load_snapshot(ctx *x, const dl_snapshot *snap, sy_result *res, lk_error *err)
 	L.x = x;
 	L.snap = snap;
 	pthread_mutex_init(&L.mu, NULL);
-	L.phys = dl_schema_physical(&snap->schema, snap->column_mapping, &x->a, err);
+	L.phys = dl_schema_physical(&snap->schema, snap->column_mapping, x->cur, err);
 	ok = L.phys != NULL;
 	if (ok) {
-		L.is_part = lk_arena_zalloc(&x->a, sizeof(bool) * (size_t) (n + 1));
+		L.is_part = lk_arena_zalloc(x->cur, sizeof(bool) * (size_t) (n + 1));
 		for (int i = 0; i < snap->metadata.partition_columns.n; i++) {
 			int k = dl_schema_field_index(snap->schema.type, snap->metadata.partition_columns.items[i]);
 			if (k >= 0)
@@ -1096,7 +1102,7 @@ load_snapshot(ctx *x, const dl_snapshot *snap, sy_result *res, lk_error *err)
 		lk_buf_printf(&b, "COPY %s (", x->qshadow);
 		append_column_list(&b, cols, n, NULL);
 		lk_buf_append_str(&b, ") FROM STDIN");
-		L.copy_sql = lk_arena_strdup(&x->a, lk_buf_cstr(&b));
+		L.copy_sql = lk_arena_strdup(x->cur, lk_buf_cstr(&b));
 		lk_buf_free(&b);
 		ok = plan_pieces(&L, err);
 	}
@@ -1134,7 +1140,7 @@ load_snapshot(ctx *x, const dl_snapshot *snap, sy_result *res, lk_error *err)
 		ok = add_primary_key(x, snap->version, err);
 	double t_key = mono_ms();
 	if (ok) {
-		char *sql = lk_arena_sprintf(&x->a, "ANALYZE %s", x->qshadow);
+		char *sql = lk_arena_sprintf(x->cur, "ANALYZE %s", x->qshadow);
 		ok = run_sql(x, sql, "could not analyze the shadow table", err);
 	}
 	double t_analyze = mono_ms();
@@ -1228,7 +1234,7 @@ check_schema(ctx *x, const lk_type *schema, int64_t version, pgl_column **ncols,
 								x->cols[i].name, (*ncols)[j].sql_type, version,
 								x->cols[i].sql_type);
 	}
-	*added = lk_arena_zalloc(&x->a, sizeof(int) * (size_t) (*nn + 1));
+	*added = lk_arena_zalloc(x->cur, sizeof(int) * (size_t) (*nn + 1));
 	*nadded = 0;
 	for (int k = 0; k < *nn; k++) {
 		bool found = false;
@@ -1254,8 +1260,39 @@ sleep_ms(int64_t ms)
 	nanosleep(&ts, NULL);
 }
 
+/* Keep cols (names and types) in the other column arena. */
+static void
+keep_columns(ctx *x, const pgl_column *cols, int n)
+{
+	x->colsi ^= 1;
+	lk_arena *a = &x->colsa[x->colsi];
+	lk_arena_reset(a);
+	pgl_column *k = lk_arena_zalloc(a, sizeof(pgl_column) * (size_t) (n + 1));
+	for (int i = 0; i < n; i++) {
+		k[i].name = lk_arena_strdup(a, cols[i].name);
+		k[i].sql_type = lk_arena_strdup(a, cols[i].sql_type);
+		k[i].not_null = cols[i].not_null;
+	}
+	x->cols = k;
+	x->ncols = n;
+}
+
+static bool apply_version_in(ctx *x, sy_changes *ch, const sy_version *v, sy_result *res,
+							 lk_error *err);
+
+/* One version; everything it allocates lives in x->ver. */
 static bool
 apply_version(ctx *x, sy_changes *ch, const sy_version *v, sy_result *res, lk_error *err)
+{
+	lk_arena_reset(&x->ver);
+	x->cur = &x->ver;
+	bool ok = apply_version_in(x, ch, v, res, err);
+	x->cur = &x->a;
+	return ok;
+}
+
+static bool
+apply_version_in(ctx *x, sy_changes *ch, const sy_version *v, sy_result *res, lk_error *err)
 {
 	pgl_column *nc;
 	int nn = 0, *added = NULL, nadded = 0;
@@ -1267,7 +1304,7 @@ apply_version(ctx *x, sy_changes *ch, const sy_version *v, sy_result *res, lk_er
 	bool ok = run_sql(x, "BEGIN; SET LOCAL lakesync.applying = 'on'",
 					  "could not begin the apply transaction", err);
 	if (ok) {
-		char *sql = lk_arena_sprintf(&x->a, "SELECT version FROM lakesync.synced_tables WHERE "
+		char *sql = lk_arena_sprintf(x->cur, "SELECT version FROM lakesync.synced_tables WHERE "
 											"target = %s FOR UPDATE",
 									 lit(x, x->target_key));
 		PGresult *r = query_sql(x, sql, "could not lock the state row", err);
@@ -1292,7 +1329,7 @@ apply_version(ctx *x, sy_changes *ch, const sy_version *v, sy_result *res, lk_er
 	}
 	if (ok && v->data_change) {
 		/* the change rows: table columns + change type, in a temp table */
-		pgl_column *tc = lk_arena_zalloc(&x->a, sizeof(pgl_column) * (size_t) (nn + 1));
+		pgl_column *tc = lk_arena_zalloc(x->cur, sizeof(pgl_column) * (size_t) (nn + 1));
 		for (int i = 0; i < nn; i++) {
 			tc[i] = nc[i];
 			tc[i].not_null = false;
@@ -1409,8 +1446,7 @@ apply_version(ctx *x, sy_changes *ch, const sy_version *v, sy_result *res, lk_er
 		rollback(x);
 		return lk_error_add_where(err, "version %" PRId64 " of %s", v->version, x->st.root);
 	}
-	x->cols = nc;
-	x->ncols = nn;
+	keep_columns(x, nc, nn);
 	x->state_version = v->version;
 	res->version = v->version;
 	res->versions_applied++;
@@ -1497,6 +1533,10 @@ sy_synced_table_run(const sy_options *o, sy_result *res, lk_error *err)
 	memset(&x, 0, sizeof(x));
 	x.o = o;
 	lk_arena_init(&x.a, 0);
+	lk_arena_init(&x.ver, 0);
+	lk_arena_init(&x.colsa[0], 0);
+	lk_arena_init(&x.colsa[1], 0);
+	x.cur = &x.a;
 	x.npk = o->npk;
 	x.pk = lk_arena_zalloc(&x.a, sizeof(char *) * (size_t) (o->npk + 1));
 	for (int i = 0; i < o->npk; i++)
@@ -1558,5 +1598,8 @@ sy_synced_table_run(const sy_options *o, sy_result *res, lk_error *err)
 	if (x.st_open)
 		st_store_close(&x.st);
 	lk_arena_free(&x.a);
+	lk_arena_free(&x.ver);
+	lk_arena_free(&x.colsa[0]);
+	lk_arena_free(&x.colsa[1]);
 	return ok;
 }

@@ -833,9 +833,14 @@ Test(floats, same_text_as_the_printf_definition)
 	for (int i = 0; i < 300000; i++) {
 		uint64_t bits = splitmix(&seed);
 		double v;
-		if (i % 3 == 0) {
+		if (i % 4 == 3) {
+			/* every binade of 1e-6 .. 1e37 (the exact integer path) */
+			v = ldexp((double) ((bits >> 11) | (1ull << 52)), (int) (bits % 144) - 72);
+			if (bits & 1)
+				v = -v;
+		} else if (i % 4 == 0) {
 			memcpy(&v, &bits, 8);
-		} else if (i % 3 == 1) {
+		} else if (i % 4 == 1) {
 			v = (double) (int64_t) (bits % 2000000001ull - 1000000000) / 1e5;
 		} else {
 			v = ((double) (bits >> 11) / 9007199254740992.0 - 0.5) * 1e6;
