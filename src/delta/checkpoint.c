@@ -52,12 +52,59 @@ cp_bad(conv *cv, const char *field, const char *msg)
 						  cv->file, cv->row, cv->action, field);
 }
 
-/* Child column `name` of a struct column, or NULL when absent. */
+/* Child column `name` of a struct column, or NULL when absent. Used for
+ * the rare actions; add and remove resolve their children once per row
+ * group (see layout below). */
 static const lk_column *
 child(const lk_column *st, const char *name)
 {
 	int i = lk_type_field_index(st->type, name);
 	return i < 0 ? NULL : &st->children[i];
+}
+
+/* Children of the add / remove struct columns and of their
+ * deletionVector, resolved by name once per row group so that the per-row
+ * conversion does no name lookups. A NULL entry is a field the file does
+ * not have (read as null). */
+enum {
+	F_PATH, F_PARTITION_VALUES, F_SIZE, F_MODIFICATION_TIME, F_DATA_CHANGE,
+	F_STATS, F_TAGS, F_DV, F_BASE_ROW_ID, F_DEFAULT_ROW_COMMIT_VERSION,
+	F_CLUSTERING_PROVIDER, F_DELETION_TIMESTAMP, F_EXTENDED_FILE_METADATA,
+	F_N
+};
+static const char *const file_fields[F_N] = {
+	"path", "partitionValues", "size", "modificationTime", "dataChange",
+	"stats", "tags", "deletionVector", "baseRowId", "defaultRowCommitVersion",
+	"clusteringProvider", "deletionTimestamp", "extendedFileMetadata",
+};
+enum { D_STORAGE_TYPE, D_PATH_OR_INLINE, D_OFFSET, D_SIZE, D_CARDINALITY,
+	   D_MAX_ROW_INDEX, D_N };
+static const char *const dv_fields[D_N] = {
+	"storageType", "pathOrInlineDv", "offset", "sizeInBytes", "cardinality",
+	"maxRowIndex",
+};
+
+typedef struct layout {
+	const lk_column *f[F_N];
+	const lk_column *dv[D_N];   /* when f[F_DV] is a struct */
+	const char *cbase[F_N];     /* path, stats: strings taken in place (row
+								 * i at cbase + offsets[i] + i), or NULL */
+} layout;
+
+/* Resolve the children of action column c (a struct; anything else leaves
+ * every entry NULL and conv_row reports the type). */
+static void
+layout_resolve(layout *l, const lk_column *c)
+{
+	memset(l, 0, sizeof(*l));
+	if (c->type->id != LK_T_STRUCT)
+		return;
+	for (int k = 0; k < F_N; k++)
+		l->f[k] = child(c, file_fields[k]);
+	const lk_column *dv = l->f[F_DV];
+	if (dv && dv->type->id == LK_T_STRUCT)
+		for (int k = 0; k < D_N; k++)
+			l->dv[k] = child(dv, dv_fields[k]);
 }
 
 static bool
@@ -67,11 +114,12 @@ is_null(const lk_column *c, int64_t i)
 }
 
 /* String child (NULL when absent or null). Fails on a non-string type. */
+/* String field: c is the child column (NULL when the file lacks it). The
+ * result is a NUL-terminated copy in cv->a (NULL when null). */
 static bool
-get_str(conv *cv, const lk_column *st, int64_t i, const char *name,
+get_str(conv *cv, const lk_column *c, int64_t i, const char *name,
 		bool required, const char **out)
 {
-	const lk_column *c = child(st, name);
 	*out = NULL;
 	if (is_null(c, i))
 		return required ? cp_bad(cv, name, "required field is null") : true;
@@ -85,11 +133,57 @@ get_str(conv *cv, const lk_column *st, int64_t i, const char *name,
 	return true;
 }
 
+/* NUL-terminate every string of c in place and take its data buffer: row
+ * i's string then starts at base + offsets[i] + i (each string moves right
+ * by the i terminators before it; moving from the last row backwards never
+ * overwrites a string not yet moved). The column is left without data.
+ * Returns the buffer (the caller owns it: free()), or NULL to copy instead:
+ * not a string column, no data, or a NUL byte inside (which get_str then
+ * reports with its row). */
+static char *
+take_strings(lk_column *c)
+{
+	if ((c->type->id != LK_T_STRING && c->type->id != LK_T_BINARY) || !c->data ||
+		c->length <= 0 || !c->offsets)
+		return NULL;
+	int64_t len = c->data_len;
+	for (int64_t i = 0; i < c->length; i++)
+		if (c->offsets[i] < 0 || c->offsets[i + 1] < c->offsets[i] || c->offsets[i + 1] > len)
+			return NULL;
+	if (len > 0 && memchr(c->data, 0, (size_t) len))
+		return NULL;
+	char *d = lk_xrealloc(c->data, (size_t) (len + c->length));
+	for (int64_t i = c->length; i-- > 0;) {
+		int64_t o = c->offsets[i], n = c->offsets[i + 1] - o;
+		if (n)
+			memmove(d + o + i, d + o, (size_t) n);
+		d[o + i + n] = '\0';
+	}
+	c->data = NULL;
+	c->data_cap = 0;
+	c->data_len = 0;
+	return d;
+}
+
+/* String field k of a file action: in place when taken, else copied. */
 static bool
-get_i64(conv *cv, const lk_column *st, int64_t i, const char *name,
+get_file_str(conv *cv, const layout *l, int k, int64_t i, bool required,
+			 const char **out)
+{
+	const char *base = l->cbase[k];
+	if (!base)
+		return get_str(cv, l->f[k], i, file_fields[k], required, out);
+	*out = NULL;
+	if (lk_column_is_null(l->f[k], i))
+		return required ? cp_bad(cv, file_fields[k], "required field is null") : true;
+	*out = base + l->f[k]->offsets[i] + i;
+	return true;
+}
+
+static bool
+get_i64(conv *cv, const lk_column *c, int64_t i, const char *name,
 		bool required, bool *has, int64_t *out)
 {
-	const lk_column *c = child(st, name);
 	*out = 0;
 	if (has)
 		*has = false;
@@ -109,11 +203,11 @@ get_i64(conv *cv, const lk_column *st, int64_t i, const char *name,
 }
 
 static bool
-get_i32(conv *cv, const lk_column *st, int64_t i, const char *name,
+get_i32(conv *cv, const lk_column *c, int64_t i, const char *name,
 		bool required, bool *has, int32_t *out)
 {
 	int64_t v;
-	LK_FORWARD(get_i64(cv, st, i, name, required, has, &v));
+	LK_FORWARD(get_i64(cv, c, i, name, required, has, &v));
 	if (v < INT32_MIN || v > INT32_MAX)
 		return cp_bad(cv, name, "field is out of range");
 	*out = (int32_t) v;
@@ -121,10 +215,9 @@ get_i32(conv *cv, const lk_column *st, int64_t i, const char *name,
 }
 
 static bool
-get_bool(conv *cv, const lk_column *st, int64_t i, const char *name,
+get_bool(conv *cv, const lk_column *c, int64_t i, const char *name,
 		 bool required, bool dflt, bool *has, bool *out)
 {
-	const lk_column *c = child(st, name);
 	*out = dflt;
 	if (has)
 		*has = false;
@@ -139,10 +232,9 @@ get_bool(conv *cv, const lk_column *st, int64_t i, const char *name,
 }
 
 static bool
-get_map(conv *cv, const lk_column *st, int64_t i, const char *name,
+get_map(conv *cv, const lk_column *c, int64_t i, const char *name,
 		bool *has, dl_map *out)
 {
-	const lk_column *c = child(st, name);
 	out->items = NULL;
 	out->n = 0;
 	if (has)
@@ -179,10 +271,9 @@ get_map(conv *cv, const lk_column *st, int64_t i, const char *name,
 }
 
 static bool
-get_strings(conv *cv, const lk_column *st, int64_t i, const char *name,
+get_strings(conv *cv, const lk_column *c, int64_t i, const char *name,
 			bool *has, dl_strings *out)
 {
-	const lk_column *c = child(st, name);
 	out->items = NULL;
 	out->n = 0;
 	if (has)
@@ -209,10 +300,12 @@ get_strings(conv *cv, const lk_column *st, int64_t i, const char *name,
 	return true;
 }
 
+/* deletionVector of row i: l->f[F_DV] is the struct column (NULL when the
+ * file has none), l->dv its resolved children. */
 static bool
-get_dv(conv *cv, const lk_column *st, int64_t i, bool *has, dl_dv *dv)
+get_dv(conv *cv, const layout *l, int64_t i, bool *has, dl_dv *dv)
 {
-	const lk_column *c = child(st, "deletionVector");
+	const lk_column *c = l->f[F_DV];
 	memset(dv, 0, sizeof(*dv));
 	*has = false;
 	if (is_null(c, i))
@@ -221,14 +314,16 @@ get_dv(conv *cv, const lk_column *st, int64_t i, bool *has, dl_dv *dv)
 		return cp_bad(cv, "deletionVector", "field must be a struct");
 	const char *stype;
 	const char *save = cv->action;
-	cv->action = lk_arena_sprintf(cv->a, "%s.deletionVector", save);
-	bool ok = get_str(cv, c, i, "storageType", true, &stype) &&
-			  get_str(cv, c, i, "pathOrInlineDv", true, &dv->path_or_inline) &&
-			  get_i32(cv, c, i, "offset", false, &dv->has_offset, &dv->offset) &&
-			  get_i32(cv, c, i, "sizeInBytes", true, NULL, &dv->size_in_bytes) &&
-			  get_i64(cv, c, i, "cardinality", true, NULL, &dv->cardinality) &&
-			  get_i64(cv, c, i, "maxRowIndex", false, &dv->has_max_row_index,
-					  &dv->max_row_index);
+	cv->action = strcmp(save, "add") == 0 ? "add.deletionVector" : "remove.deletionVector";
+	bool ok = get_str(cv, l->dv[D_STORAGE_TYPE], i, "storageType", true, &stype) &&
+			  get_str(cv, l->dv[D_PATH_OR_INLINE], i, "pathOrInlineDv", true,
+					  &dv->path_or_inline) &&
+			  get_i32(cv, l->dv[D_OFFSET], i, "offset", false, &dv->has_offset, &dv->offset) &&
+			  get_i32(cv, l->dv[D_SIZE], i, "sizeInBytes", true, NULL, &dv->size_in_bytes) &&
+			  get_i64(cv, l->dv[D_CARDINALITY], i, "cardinality", true, NULL,
+					  &dv->cardinality) &&
+			  get_i64(cv, l->dv[D_MAX_ROW_INDEX], i, "maxRowIndex", false,
+					  &dv->has_max_row_index, &dv->max_row_index);
 	if (ok && (strlen(stype) != 1 || !strchr("uip", stype[0])))
 		ok = cp_bad(cv, "storageType", "unknown deletion vector storage type");
 	cv->action = save;
@@ -239,68 +334,76 @@ get_dv(conv *cv, const lk_column *st, int64_t i, bool *has, dl_dv *dv)
 	return true;
 }
 
+#define FIELD(k) l->f[k], i, file_fields[k]
+
 static bool
-conv_add(conv *cv, const lk_column *c, int64_t i, dl_add *r)
+conv_add(conv *cv, const layout *l, int64_t i, dl_add *r)
 {
-	LK_FORWARD(get_str(cv, c, i, "path", true, &r->path));
-	LK_FORWARD(get_map(cv, c, i, "partitionValues", NULL, &r->partition_values));
-	LK_FORWARD(get_i64(cv, c, i, "size", true, NULL, &r->size));
-	LK_FORWARD(get_i64(cv, c, i, "modificationTime", false, NULL, &r->modification_time));
-	LK_FORWARD(get_bool(cv, c, i, "dataChange", false, true, NULL, &r->data_change));
-	LK_FORWARD(get_str(cv, c, i, "stats", false, &r->stats));
-	LK_FORWARD(get_map(cv, c, i, "tags", &r->has_tags, &r->tags));
-	LK_FORWARD(get_dv(cv, c, i, &r->has_dv, &r->dv));
-	LK_FORWARD(get_i64(cv, c, i, "baseRowId", false, &r->has_base_row_id, &r->base_row_id));
-	LK_FORWARD(get_i64(cv, c, i, "defaultRowCommitVersion", false,
+	LK_FORWARD(get_file_str(cv, l, F_PATH, i, true, &r->path));
+	LK_FORWARD(get_map(cv, FIELD(F_PARTITION_VALUES), NULL, &r->partition_values));
+	LK_FORWARD(get_i64(cv, FIELD(F_SIZE), true, NULL, &r->size));
+	LK_FORWARD(get_i64(cv, FIELD(F_MODIFICATION_TIME), false, NULL, &r->modification_time));
+	LK_FORWARD(get_bool(cv, FIELD(F_DATA_CHANGE), false, true, NULL, &r->data_change));
+	LK_FORWARD(get_file_str(cv, l, F_STATS, i, false, &r->stats));
+	LK_FORWARD(get_map(cv, FIELD(F_TAGS), &r->has_tags, &r->tags));
+	LK_FORWARD(get_dv(cv, l, i, &r->has_dv, &r->dv));
+	LK_FORWARD(get_i64(cv, FIELD(F_BASE_ROW_ID), false, &r->has_base_row_id,
+					   &r->base_row_id));
+	LK_FORWARD(get_i64(cv, FIELD(F_DEFAULT_ROW_COMMIT_VERSION), false,
 					   &r->has_default_row_commit_version,
 					   &r->default_row_commit_version));
-	LK_FORWARD(get_str(cv, c, i, "clusteringProvider", false, &r->clustering_provider));
+	LK_FORWARD(get_str(cv, FIELD(F_CLUSTERING_PROVIDER), false, &r->clustering_provider));
 	return true;
 }
 
 static bool
-conv_remove(conv *cv, const lk_column *c, int64_t i, dl_remove *r)
+conv_remove(conv *cv, const layout *l, int64_t i, dl_remove *r)
 {
-	LK_FORWARD(get_str(cv, c, i, "path", true, &r->path));
-	LK_FORWARD(get_i64(cv, c, i, "deletionTimestamp", false, &r->has_deletion_timestamp,
+	LK_FORWARD(get_file_str(cv, l, F_PATH, i, true, &r->path));
+	LK_FORWARD(get_i64(cv, FIELD(F_DELETION_TIMESTAMP), false, &r->has_deletion_timestamp,
 					   &r->deletion_timestamp));
-	LK_FORWARD(get_bool(cv, c, i, "dataChange", false, true, NULL, &r->data_change));
-	LK_FORWARD(get_bool(cv, c, i, "extendedFileMetadata", false, false,
+	LK_FORWARD(get_bool(cv, FIELD(F_DATA_CHANGE), false, true, NULL, &r->data_change));
+	LK_FORWARD(get_bool(cv, FIELD(F_EXTENDED_FILE_METADATA), false, false,
 						&r->has_extended_file_metadata, &r->extended_file_metadata));
-	LK_FORWARD(get_map(cv, c, i, "partitionValues", &r->has_partition_values,
+	LK_FORWARD(get_map(cv, FIELD(F_PARTITION_VALUES), &r->has_partition_values,
 					   &r->partition_values));
-	LK_FORWARD(get_i64(cv, c, i, "size", false, &r->has_size, &r->size));
-	LK_FORWARD(get_str(cv, c, i, "stats", false, &r->stats));
-	LK_FORWARD(get_map(cv, c, i, "tags", &r->has_tags, &r->tags));
-	LK_FORWARD(get_dv(cv, c, i, &r->has_dv, &r->dv));
-	LK_FORWARD(get_i64(cv, c, i, "baseRowId", false, &r->has_base_row_id, &r->base_row_id));
-	LK_FORWARD(get_i64(cv, c, i, "defaultRowCommitVersion", false,
+	LK_FORWARD(get_i64(cv, FIELD(F_SIZE), false, &r->has_size, &r->size));
+	LK_FORWARD(get_file_str(cv, l, F_STATS, i, false, &r->stats));
+	LK_FORWARD(get_map(cv, FIELD(F_TAGS), &r->has_tags, &r->tags));
+	LK_FORWARD(get_dv(cv, l, i, &r->has_dv, &r->dv));
+	LK_FORWARD(get_i64(cv, FIELD(F_BASE_ROW_ID), false, &r->has_base_row_id,
+					   &r->base_row_id));
+	LK_FORWARD(get_i64(cv, FIELD(F_DEFAULT_ROW_COMMIT_VERSION), false,
 					   &r->has_default_row_commit_version,
 					   &r->default_row_commit_version));
 	return true;
 }
+
+#undef FIELD
+/* the rare actions look their fields up by name */
+#define FIELD(st, name) child(st, name), i, name
 
 static bool
 conv_metadata(conv *cv, const lk_column *c, int64_t i, dl_metadata *m)
 {
-	LK_FORWARD(get_str(cv, c, i, "id", true, &m->id));
-	LK_FORWARD(get_str(cv, c, i, "name", false, &m->name));
-	LK_FORWARD(get_str(cv, c, i, "description", false, &m->description));
+	LK_FORWARD(get_str(cv, FIELD(c, "id"), true, &m->id));
+	LK_FORWARD(get_str(cv, FIELD(c, "name"), false, &m->name));
+	LK_FORWARD(get_str(cv, FIELD(c, "description"), false, &m->description));
 	m->format_provider = "parquet";
 	const lk_column *f = child(c, "format");
 	if (!is_null(f, i)) {
 		if (f->type->id != LK_T_STRUCT)
 			return cp_bad(cv, "format", "field must be a struct");
 		const char *prov;
-		LK_FORWARD(get_str(cv, f, i, "provider", false, &prov));
+		LK_FORWARD(get_str(cv, FIELD(f, "provider"), false, &prov));
 		if (prov)
 			m->format_provider = prov;
-		LK_FORWARD(get_map(cv, f, i, "options", NULL, &m->format_options));
+		LK_FORWARD(get_map(cv, FIELD(f, "options"), NULL, &m->format_options));
 	}
-	LK_FORWARD(get_str(cv, c, i, "schemaString", false, &m->schema_string));
-	LK_FORWARD(get_strings(cv, c, i, "partitionColumns", NULL, &m->partition_columns));
-	LK_FORWARD(get_map(cv, c, i, "configuration", NULL, &m->configuration));
-	LK_FORWARD(get_i64(cv, c, i, "createdTime", false, &m->has_created_time,
+	LK_FORWARD(get_str(cv, FIELD(c, "schemaString"), false, &m->schema_string));
+	LK_FORWARD(get_strings(cv, FIELD(c, "partitionColumns"), NULL, &m->partition_columns));
+	LK_FORWARD(get_map(cv, FIELD(c, "configuration"), NULL, &m->configuration));
+	LK_FORWARD(get_i64(cv, FIELD(c, "createdTime"), false, &m->has_created_time,
 					   &m->created_time));
 	return true;
 }
@@ -308,17 +411,20 @@ conv_metadata(conv *cv, const lk_column *c, int64_t i, dl_metadata *m)
 static bool
 conv_protocol(conv *cv, const lk_column *c, int64_t i, dl_protocol *p)
 {
-	LK_FORWARD(get_i32(cv, c, i, "minReaderVersion", true, NULL, &p->min_reader_version));
-	LK_FORWARD(get_i32(cv, c, i, "minWriterVersion", true, NULL, &p->min_writer_version));
-	LK_FORWARD(get_strings(cv, c, i, "readerFeatures", &p->has_reader_features,
+	LK_FORWARD(get_i32(cv, FIELD(c, "minReaderVersion"), true, NULL, &p->min_reader_version));
+	LK_FORWARD(get_i32(cv, FIELD(c, "minWriterVersion"), true, NULL, &p->min_writer_version));
+	LK_FORWARD(get_strings(cv, FIELD(c, "readerFeatures"), &p->has_reader_features,
 						   &p->reader_features));
-	LK_FORWARD(get_strings(cv, c, i, "writerFeatures", &p->has_writer_features,
+	LK_FORWARD(get_strings(cv, FIELD(c, "writerFeatures"), &p->has_writer_features,
 						   &p->writer_features));
 	return true;
 }
 
+/* Row i of action column c (non-null) → out. l is c's resolved layout
+ * (used for add and remove). */
 static bool
-conv_row(conv *cv, dl_action_type t, const lk_column *c, int64_t i, dl_action *out)
+conv_row(conv *cv, dl_action_type t, const lk_column *c, const layout *l, int64_t i,
+		 dl_action *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->type = t;
@@ -327,43 +433,45 @@ conv_row(conv *cv, dl_action_type t, const lk_column *c, int64_t i, dl_action *o
 		return cp_bad(cv, "", "action column must be a struct");
 	switch (t) {
 	case DL_ACT_ADD:
-		return conv_add(cv, c, i, &out->u.add);
+		return conv_add(cv, l, i, &out->u.add);
 	case DL_ACT_REMOVE:
-		return conv_remove(cv, c, i, &out->u.remove);
+		return conv_remove(cv, l, i, &out->u.remove);
 	case DL_ACT_METADATA:
 		return conv_metadata(cv, c, i, &out->u.metadata);
 	case DL_ACT_PROTOCOL:
 		return conv_protocol(cv, c, i, &out->u.protocol);
 	case DL_ACT_TXN: {
 		dl_txn *r = &out->u.txn;
-		LK_FORWARD(get_str(cv, c, i, "appId", true, &r->app_id));
-		LK_FORWARD(get_i64(cv, c, i, "version", true, NULL, &r->version));
-		return get_i64(cv, c, i, "lastUpdated", false, &r->has_last_updated,
+		LK_FORWARD(get_str(cv, FIELD(c, "appId"), true, &r->app_id));
+		LK_FORWARD(get_i64(cv, FIELD(c, "version"), true, NULL, &r->version));
+		return get_i64(cv, FIELD(c, "lastUpdated"), false, &r->has_last_updated,
 					   &r->last_updated);
 	}
 	case DL_ACT_DOMAIN_METADATA: {
 		dl_domain_metadata *r = &out->u.domain_metadata;
-		LK_FORWARD(get_str(cv, c, i, "domain", true, &r->domain));
-		LK_FORWARD(get_str(cv, c, i, "configuration", true, &r->configuration));
-		return get_bool(cv, c, i, "removed", false, false, NULL, &r->removed);
+		LK_FORWARD(get_str(cv, FIELD(c, "domain"), true, &r->domain));
+		LK_FORWARD(get_str(cv, FIELD(c, "configuration"), true, &r->configuration));
+		return get_bool(cv, FIELD(c, "removed"), false, false, NULL, &r->removed);
 	}
 	case DL_ACT_CHECKPOINT_METADATA: {
 		dl_checkpoint_metadata *r = &out->u.checkpoint_metadata;
-		LK_FORWARD(get_i64(cv, c, i, "version", true, NULL, &r->version));
-		return get_map(cv, c, i, "tags", &r->has_tags, &r->tags);
+		LK_FORWARD(get_i64(cv, FIELD(c, "version"), true, NULL, &r->version));
+		return get_map(cv, FIELD(c, "tags"), &r->has_tags, &r->tags);
 	}
 	case DL_ACT_SIDECAR: {
 		dl_sidecar *r = &out->u.sidecar;
-		LK_FORWARD(get_str(cv, c, i, "path", true, &r->path));
-		LK_FORWARD(get_i64(cv, c, i, "sizeInBytes", false, NULL, &r->size_in_bytes));
-		LK_FORWARD(get_i64(cv, c, i, "modificationTime", false, NULL,
+		LK_FORWARD(get_str(cv, FIELD(c, "path"), true, &r->path));
+		LK_FORWARD(get_i64(cv, FIELD(c, "sizeInBytes"), false, NULL, &r->size_in_bytes));
+		LK_FORWARD(get_i64(cv, FIELD(c, "modificationTime"), false, NULL,
 						   &r->modification_time));
-		return get_map(cv, c, i, "tags", &r->has_tags, &r->tags);
+		return get_map(cv, FIELD(c, "tags"), &r->has_tags, &r->tags);
 	}
 	default:
 		return cp_bad(cv, "", "unexpected action column");
 	}
 }
+
+#undef FIELD
 
 static bool
 open_input(st_store *st, const char *path, pq_input *in, lk_error *err)
@@ -381,6 +489,14 @@ open_input(st_store *st, const char *path, pq_input *in, lk_error *err)
 bool
 dl_checkpoint_read_parquet(st_store *st, const char *path, lk_arena *a,
 						   dl_action_fn fn, void *ctx, lk_error *err)
+{
+	return dl_checkpoint_read_parquet_keep(st, path, a, NULL, fn, ctx, err);
+}
+
+bool
+dl_checkpoint_read_parquet_keep(st_store *st, const char *path, lk_arena *a,
+								dl_keep_fn keep, dl_action_fn fn, void *ctx,
+								lk_error *err)
 {
 	static const dl_action_type types[] = {
 		DL_ACT_PROTOCOL, DL_ACT_METADATA, DL_ACT_TXN, DL_ACT_DOMAIN_METADATA,
@@ -424,6 +540,21 @@ dl_checkpoint_read_parquet(st_store *st, const char *path, lk_arena *a,
 			lk_error_add_where(err, "checkpoint \"%s\"", path);
 			goto done;
 		}
+		layout lay[NT];
+		for (int k = 0; k < n; k++) {
+			if (ptypes[k] != DL_ACT_ADD && ptypes[k] != DL_ACT_REMOVE)
+				continue;
+			layout_resolve(&lay[k], &b->cols[k]);
+			for (int f = 0; keep && f < F_N; f++) {
+				if ((f != F_PATH && f != F_STATS) || !lay[k].f[f])
+					continue;
+				char *buf = take_strings((lk_column *) lay[k].f[f]);
+				if (buf) {
+					keep(ctx, buf);
+					lay[k].cbase[f] = buf;
+				}
+			}
+		}
 		for (int64_t i = 0; i < b->nrows; i++) {
 			cv.row = row0 + i;
 			for (int k = 0; k < n; k++) {
@@ -431,7 +562,7 @@ dl_checkpoint_read_parquet(st_store *st, const char *path, lk_arena *a,
 				if (lk_column_is_null(c, i))
 					continue;
 				dl_action act;
-				if (!conv_row(&cv, ptypes[k], c, i, &act) || !fn(ctx, &act, err))
+				if (!conv_row(&cv, ptypes[k], c, &lay[k], i, &act) || !fn(ctx, &act, err))
 					goto done;
 			}
 		}

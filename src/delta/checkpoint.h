@@ -29,6 +29,18 @@ typedef bool (*dl_action_fn)(void *ctx, const dl_action *a, lk_error *err);
 bool dl_checkpoint_read_parquet(st_store *st, const char *path, lk_arena *a,
 								dl_action_fn fn, void *ctx, lk_error *err);
 
+/* Takes ownership of buf (released with free()). */
+typedef void (*dl_keep_fn)(void *ctx, void *buf);
+
+/* Same, but the path and stats strings of add and remove actions are not
+ * copied into a: they point into the decoded column buffers, which are
+ * NUL-terminated in place and handed to keep(ctx, buf) (also when the read
+ * fails later). The strings stay valid until the caller frees those
+ * buffers. */
+bool dl_checkpoint_read_parquet_keep(st_store *st, const char *path, lk_arena *a,
+									 dl_keep_fn keep, dl_action_fn fn, void *ctx,
+									 lk_error *err);
+
 /* Read a JSON checkpoint at `path` (at most max_bytes). */
 bool dl_checkpoint_read_json(st_store *st, const char *path, uint64_t max_bytes,
 							 lk_arena *a, dl_action_fn fn, void *ctx,

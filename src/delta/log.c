@@ -270,21 +270,128 @@ smap_slot(smap *m, const char *key)
 	return &m->e[j].val;
 }
 
-/* ---- replay ------------------------------------------------------------- */
+/* ---- logical files: hash map over an insertion-ordered entry array ---- */
 
-typedef struct fentry {
-	bool is_add;
-	const char *key;
-	const char *path;       /* decoded store path */
-	dl_add *add;
-	dl_remove *rm;
-} fentry;
+/* One logical file: the latest add or remove of its key. */
+typedef struct fent {
+	const char *key;        /* canonical path, + "\x01" + DV id */
+	size_t keylen;
+	bool is_add;            /* else a remove: rm */
+	const dl_remove *rm;    /* in the snapshot arena */
+} fent;
+
+/* Open addressing, linear probing, power-of-two capacity, load ≤ 1/2.
+ * A slot holds (upper 32 bits of the key's hash << 32) | (entry index + 1),
+ * 0 when empty; those 32 bits also choose the home slot. So a probe
+ * compares the stored hash bits before touching an entry, and growing
+ * rehashes from the slots alone, without reading any key. Entries stay in
+ * insertion order (a checkpoint written in path order needs no sort), and
+ * the adds in a parallel dl_file array that becomes the snapshot's files
+ * array in place (compacted, never copied). */
+typedef struct fmap {
+	uint64_t *slot;
+	size_t cap;
+	fent *e;                /* malloc; n used of cape */
+	dl_file *f;             /* malloc; f[i] is the add of e[i] when is_add */
+	size_t n, cape;
+} fmap;
+
+static inline uint64_t
+mix64(uint64_t x)
+{
+	__uint128_t m = (__uint128_t) x * 0x9E3779B97F4A7C15ull;
+	return (uint64_t) m ^ (uint64_t) (m >> 64);
+}
+
+/* 64-bit hash of n bytes, 8 at a time (multiply-fold mixing). */
+static uint64_t
+hash_bytes(const char *s, size_t n)
+{
+	uint64_t h = 0x243F6A8885A308D3ull ^ n;
+	while (n >= 8) {
+		uint64_t w;
+		memcpy(&w, s, 8);
+		h = mix64(h ^ w);
+		s += 8;
+		n -= 8;
+	}
+	uint64_t w = 0;
+	if (n)
+		memcpy(&w, s, n);
+	return mix64(h ^ w ^ 0xBF58476D1CE4E5B9ull);
+}
+
+static void
+fmap_free(fmap *m)
+{
+	free(m->slot);
+	free(m->e);
+	free(m->f);
+	memset(m, 0, sizeof(*m));
+}
+
+static void
+fmap_grow(fmap *m)
+{
+	size_t ncap = m->cap ? m->cap * 2 : 1024;
+	uint64_t *ns = lk_xcalloc(ncap, sizeof(*ns));
+	for (size_t i = 0; i < m->cap; i++) {
+		uint64_t v = m->slot[i];
+		if (!v)
+			continue;
+		size_t j = (size_t) (v >> 32) & (ncap - 1);
+		while (ns[j])
+			j = (j + 1) & (ncap - 1);
+		ns[j] = v;
+	}
+	free(m->slot);
+	m->slot = ns;
+	m->cap = ncap;
+}
+
+/* Index of the entry of key (len bytes, hash h), appended zeroed with the
+ * key set when absent. The key must outlive the map. */
+static size_t
+fmap_upsert(fmap *m, const char *key, size_t len, uint64_t h)
+{
+	if ((m->n + 1) * 2 > m->cap) {
+		if (m->n >= UINT32_MAX / 2) {
+			fprintf(stderr, "lakesync: more than 2^31 logical files in one snapshot\n");
+			abort();
+		}
+		fmap_grow(m);
+	}
+	uint64_t tag = h & 0xFFFFFFFF00000000ull;
+	size_t j = (size_t) (h >> 32) & (m->cap - 1);
+	for (uint64_t v; (v = m->slot[j]) != 0; j = (j + 1) & (m->cap - 1)) {
+		if ((v & 0xFFFFFFFF00000000ull) != tag)
+			continue;
+		size_t idx = (uint32_t) v - 1;
+		if (m->e[idx].keylen == len && memcmp(m->e[idx].key, key, len) == 0)
+			return idx;
+	}
+	if (m->n == m->cape) {
+		m->cape = m->cape ? m->cape * 2 : 1024;
+		m->e = lk_xrealloc(m->e, m->cape * sizeof(*m->e));
+		m->f = lk_xrealloc(m->f, m->cape * sizeof(*m->f));
+	}
+	fent *fe = &m->e[m->n];
+	memset(fe, 0, sizeof(*fe));
+	fe->key = key;
+	fe->keylen = len;
+	m->slot[j] = tag | (uint64_t) (m->n + 1);
+	return m->n++;
+}
+
+/* ---- replay ------------------------------------------------------------- */
 
 typedef struct replay {
 	st_store *st;
+	dl_snapshot *snap;          /* being built: owns r->a and kept buffers */
 	lk_arena *a;
 	bool metadata_only;
-	smap files, txns, domains;
+	fmap files;
+	smap txns, domains;
 	bool has_protocol, has_metadata;
 	dl_protocol protocol;
 	dl_metadata metadata;
@@ -298,7 +405,58 @@ typedef struct replay {
 	size_t nsidecars, capsidecars;
 } replay;
 
-/* Key of a logical file: canonical decoded path, then the DV id. */
+/* The snapshot takes ownership of buf (freed by dl_snapshot_free). */
+static void
+snapshot_keep(dl_snapshot *s, void *buf)
+{
+	if (s->nowned == s->capowned) {
+		s->capowned = s->capowned ? 2 * s->capowned : 8;
+		s->owned = lk_xrealloc(s->owned, s->capowned * sizeof(*s->owned));
+	}
+	s->owned[s->nowned++] = buf;
+}
+
+/* dl_keep_fn of the checkpoint reader: column buffers that action strings
+ * point into become the snapshot's. */
+static void
+keep_buffer(void *ctx, void *buf)
+{
+	snapshot_keep(((replay *) ctx)->snap, buf);
+}
+
+/* True when path is its own decoded and canonical form (st_path_decode
+ * and st_path_canonical would return the same string): no '%' escape, no
+ * ':' (so no URI scheme), relative, and no empty or "." segment or
+ * trailing '/' for normalisation to collapse. *len = strlen(path). The
+ * common case: "part-00000-<uuid>.c000.snappy.parquet", "x=1/part-...". */
+static bool
+plain_path(const char *p, size_t *len)
+{
+	size_t i = 0;
+	for (;;) {
+		i += strcspn(p + i, "%:/.");
+		switch (p[i]) {
+		case '\0':
+			*len = i;
+			return i == 0 || p[i - 1] != '/';   /* no trailing '/' */
+		case '/':
+			if (i == 0 || p[i - 1] == '/')
+				return false;                   /* leading '/' or "//" */
+			break;
+		case '.':
+			if ((i == 0 || p[i - 1] == '/') && (p[i + 1] == '/' || p[i + 1] == '\0'))
+				return false;                   /* "." segment */
+			break;
+		default:
+			return false;                       /* '%' or ':' */
+		}
+		i++;
+	}
+}
+
+/* Key of a logical file: canonical decoded path, then the DV id. The
+ * general case (escapes, absolute paths and URIs, DVs); plain paths take
+ * the shortcut in apply(). */
 static bool
 file_key(replay *r, const char *path, bool has_dv, const dl_dv *dv,
 		 const char **key, const char **decoded, lk_error *err)
@@ -337,20 +495,23 @@ apply(void *ctx, const dl_action *act, lk_error *err)
 		bool has_dv = is_add ? act->u.add.has_dv : act->u.remove.has_dv;
 		const dl_dv *dv = is_add ? &act->u.add.dv : &act->u.remove.dv;
 		const char *key = NULL, *dec = NULL;
-		LK_FORWARD(file_key(r, path, has_dv, dv, &key, &dec, err));
-		void **slot = smap_slot(&r->files, key);
-		fentry *fe = *slot;
-		if (!fe) {
-			fe = lk_arena_zalloc(r->a, sizeof(*fe));
-			fe->key = key;
-			*slot = fe;
+		size_t klen = 0;
+		if (!has_dv && plain_path(path, &klen)) {
+			/* the action's path (in the snapshot arena) is its own key */
+			key = dec = path;
+		} else {
+			LK_FORWARD(file_key(r, path, has_dv, dv, &key, &dec, err));
+			klen = strlen(key);
 		}
+		size_t idx = fmap_upsert(&r->files, key, klen, hash_bytes(key, klen));
+		fent *fe = &r->files.e[idx];
 		fe->is_add = is_add;
-		fe->path = dec;
-		if (is_add)
-			fe->add = lk_arena_memdup(r->a, &act->u.add, sizeof(dl_add));
-		else
+		if (is_add) {
+			r->files.f[idx].add = act->u.add;
+			r->files.f[idx].path = dec;
+		} else {
 			fe->rm = lk_arena_memdup(r->a, &act->u.remove, sizeof(dl_remove));
+		}
 		return true;
 	}
 	case DL_ACT_TXN:
@@ -544,7 +705,7 @@ read_checkpoint(replay *r, const plan *p, uint64_t max_json, lk_error *err)
 		for (int i = 0; i < p->nparts; i++) {
 			const char *path = lk_arena_sprintf(r->a, LOG_DIR "/%s", p->parts[i]->name);
 			r->file = path;
-			LK_FORWARD(dl_checkpoint_read_parquet(r->st, path, r->a, apply, r, err));
+			LK_FORWARD(dl_checkpoint_read_parquet_keep(r->st, path, r->a, keep_buffer, apply, r, err));
 		}
 	} else {
 		const char *path = lk_arena_sprintf(r->a, LOG_DIR "/%s", p->cp->name);
@@ -552,7 +713,7 @@ read_checkpoint(replay *r, const plan *p, uint64_t max_json, lk_error *err)
 		if (p->cp->is_json)
 			LK_FORWARD(dl_checkpoint_read_json(r->st, path, max_json, r->a, apply, r, err));
 		else
-			LK_FORWARD(dl_checkpoint_read_parquet(r->st, path, r->a, apply, r, err));
+			LK_FORWARD(dl_checkpoint_read_parquet_keep(r->st, path, r->a, keep_buffer, apply, r, err));
 	}
 	/* v2 checkpoints: file actions live in sidecars */
 	for (size_t i = 0; i < r->nsidecars; i++) {
@@ -563,7 +724,7 @@ read_checkpoint(replay *r, const plan *p, uint64_t max_json, lk_error *err)
 							   ? dec
 							   : lk_arena_sprintf(r->a, LOG_DIR "/_sidecars/%s", dec);
 		r->file = path;
-		LK_FORWARD(dl_checkpoint_read_parquet(r->st, path, r->a, apply, r, err));
+		LK_FORWARD(dl_checkpoint_read_parquet_keep(r->st, path, r->a, keep_buffer, apply, r, err));
 	}
 	r->in_checkpoint = false;
 	return true;
@@ -681,33 +842,43 @@ finish(replay *r, dl_snapshot *s, const plan *p, lk_error *err)
 			return false;
 	}
 
-	/* files and tombstones */
-	size_t na = 0, nr = 0;
-	for (size_t i = 0; i < r->files.cap; i++) {
-		const fentry *fe = r->files.e[i].val;
-		if (!r->files.e[i].key)
-			continue;
-		if (fe->is_add)
-			na++;
-		else
-			nr++;
-	}
-	s->files = lk_arena_alloc(&s->arena, sizeof(dl_file) * (na ? na : 1));
+	/* files and tombstones, in first-seen order; sorted only when that
+	 * order is not already the path order. The adds are compacted in place
+	 * in the map's dl_file array, which the snapshot then owns. */
+	fmap *m = &r->files;
+	size_t nr = 0;
+	for (size_t i = 0; i < m->n; i++)
+		nr += !m->e[i].is_add;
 	s->tombstones = lk_arena_alloc(&s->arena, sizeof(dl_remove) * (nr ? nr : 1));
-	for (size_t i = 0; i < r->files.cap; i++) {
-		const fentry *fe = r->files.e[i].val;
-		if (!r->files.e[i].key)
-			continue;
-		if (fe->is_add) {
-			s->files[s->nfiles].add = *fe->add;
-			s->files[s->nfiles].path = fe->path;
-			s->nfiles++;
+	bool files_sorted = true, tombs_sorted = true;
+	size_t na = 0;
+	for (size_t i = 0; i < m->n; i++) {
+		if (m->e[i].is_add) {
+			if (na != i)
+				m->f[na] = m->f[i];
+			if (files_sorted && na > 0 && cmp_files(&m->f[na - 1], &m->f[na]) > 0)
+				files_sorted = false;
+			na++;
 		} else {
-			s->tombstones[s->ntombstones++] = *fe->rm;
+			dl_remove *t = &s->tombstones[s->ntombstones];
+			*t = *m->e[i].rm;
+			if (tombs_sorted && s->ntombstones > 0 && cmp_removes(t - 1, t) > 0)
+				tombs_sorted = false;
+			s->ntombstones++;
 		}
 	}
-	qsort(s->files, s->nfiles, sizeof(dl_file), cmp_files);
-	qsort(s->tombstones, s->ntombstones, sizeof(dl_remove), cmp_removes);
+	if (na > 0) {
+		s->files = lk_xrealloc(m->f, na * sizeof(dl_file));
+		m->f = NULL;
+		snapshot_keep(s, s->files);
+	} else {
+		s->files = lk_arena_alloc(&s->arena, sizeof(dl_file));
+	}
+	s->nfiles = na;
+	if (!files_sorted)
+		qsort(s->files, s->nfiles, sizeof(dl_file), cmp_files);
+	if (!tombs_sorted)
+		qsort(s->tombstones, s->ntombstones, sizeof(dl_remove), cmp_removes);
 
 	s->txns = lk_arena_alloc(&s->arena, sizeof(dl_txn) * (r->txns.n ? r->txns.n : 1));
 	for (size_t i = 0; i < r->txns.cap; i++)
@@ -758,6 +929,44 @@ list_and_plan(st_store *st, const dl_snapshot_options *o, lk_arena *a,
 	return make_plan(f, n, o->version, a, st->root, p, err);
 }
 
+/* The first commitInfo of commit file `path` into r (commit_info, ict),
+ * for a target version whose actions all come from its checkpoint. Only
+ * lines that can hold a commitInfo action are parsed: those containing
+ * "commitInfo", or "\\u" (a key spelled with escapes); the add lines of a
+ * large commit are skipped unparsed. */
+static bool
+read_commit_info(replay *r, const char *path, uint64_t max_json, lk_error *err)
+{
+	lk_buf buf = LK_BUF_INIT;
+	if (!st_read_all(r->st, path, max_json, &buf, err)) {
+		lk_buf_free(&buf);
+		return false;
+	}
+	bool ok = true;
+	size_t pos = 0;
+	int64_t line = 0;
+	const char *data = (const char *) buf.data;
+	while (ok && !r->commit_info && pos < buf.len) {
+		const char *s = data + pos;
+		const char *nl = memchr(s, '\n', buf.len - pos);
+		size_t ll = nl ? (size_t) (nl - s) : buf.len - pos;
+		line++;
+		pos += ll + (nl ? 1 : 0);
+		if (!memmem(s, ll, "commitInfo", 10) && !memmem(s, ll, "\\u", 2))
+			continue;
+		dl_action act;
+		bool got;
+		ok = dl_action_parse_line(s, ll, path, line, r->a, &act, &got, err);
+		if (ok && got && act.type == DL_ACT_COMMIT_INFO) {
+			r->commit_info = act.u.commit_info.json;
+			r->has_ict = act.u.commit_info.has_in_commit_timestamp;
+			r->ict = act.u.commit_info.in_commit_timestamp;
+		}
+	}
+	lk_buf_free(&buf);
+	return ok;
+}
+
 static bool
 snapshot_build(st_store *st, const dl_snapshot_options *opt, bool metadata_only,
 			   dl_snapshot **out, lk_error *err)
@@ -779,6 +988,7 @@ snapshot_build(st_store *st, const dl_snapshot_options *opt, bool metadata_only,
 	s->checkpoint_version = -1;
 	replay r = {0};
 	r.st = st;
+	r.snap = s;
 	r.a = &s->arena;
 	r.metadata_only = metadata_only;
 	plan p;
@@ -795,26 +1005,11 @@ snapshot_build(st_store *st, const dl_snapshot_options *opt, bool metadata_only,
 		/* the target is the checkpoint version: commitInfo comes from its
 		 * commit file when it still exists */
 		const char *path = lk_arena_sprintf(&s->arena, LOG_DIR "/%s", p.target_commit->name);
-		replay r2 = {0};
-		r2.st = st;
-		r2.a = &s->arena;
-		r2.metadata_only = true;
-		r2.capture_commit_info = true;
-		r2.file = path;
-		if (dl_checkpoint_read_json(st, path, max_json, &s->arena, apply, &r2, err)) {
-			r.commit_info = r2.commit_info;
-			r.has_ict = r2.has_ict;
-			r.ict = r2.ict;
-		} else {
-			ok = false;
-		}
-		smap_free(&r2.files);
-		smap_free(&r2.txns);
-		smap_free(&r2.domains);
+		ok = read_commit_info(&r, path, max_json, err);
 	}
 	if (ok)
 		ok = finish(&r, s, &p, err);
-	smap_free(&r.files);
+	fmap_free(&r.files);
 	smap_free(&r.txns);
 	smap_free(&r.domains);
 	if (!ok) {
@@ -837,6 +1032,9 @@ dl_snapshot_free(dl_snapshot *s)
 {
 	if (!s)
 		return;
+	for (size_t i = 0; i < s->nowned; i++)
+		free(s->owned[i]);
+	free(s->owned);
 	lk_arena_free(&s->arena);
 	free(s);
 }

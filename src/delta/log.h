@@ -19,8 +19,10 @@
  *   validate: protocol and metaData present; reader version/features
  *   supported; schema parses
  *
- * Everything a snapshot returns lives in the snapshot's arena and is freed
- * by dl_snapshot_free().
+ * Everything a snapshot returns lives in the snapshot's arena, or in
+ * buffers the snapshot owns (the files array; the path and stats strings
+ * of a Parquet checkpoint's adds and removes point into the decoded column
+ * data, taken over instead of copied), and is freed by dl_snapshot_free().
  */
 #ifndef DL_LOG_H
 #define DL_LOG_H
@@ -110,6 +112,12 @@ typedef struct dl_snapshot {
 	size_t ntxns;
 	dl_domain_metadata *domains;/* live domains (not removed), sorted */
 	size_t ndomains;
+
+	/* private: malloc'd buffers that files/tombstones point into, freed by
+	 * dl_snapshot_free() (a copy of this struct as a "view" must not be
+	 * freed) */
+	void **owned;
+	size_t nowned, capowned;
 } dl_snapshot;
 
 typedef struct dl_snapshot_options {
