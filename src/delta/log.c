@@ -276,7 +276,9 @@ smap_slot(smap *m, const char *key)
 typedef struct fent {
 	const char *key;        /* canonical path, + "\x01" + DV id */
 	size_t keylen;
+	uint64_t hash;          /* hash_bytes(key, keylen) */
 	bool is_add;            /* else a remove: rm */
+	bool dead;              /* merged into an earlier entry of the same key */
 	const dl_remove *rm;    /* in the snapshot arena */
 } fent;
 
@@ -287,13 +289,19 @@ typedef struct fent {
  * rehashes from the slots alone, without reading any key. Entries stay in
  * insertion order (a checkpoint written in path order needs no sort), and
  * the adds in a parallel dl_file array that becomes the snapshot's files
- * array in place (compacted, never copied). */
+ * array in place (compacted, never copied).
+ *
+ * A checkpoint's actions are appended without lookups (fmap_append) and
+ * indexed in one pass afterwards (fmap_index), sized from their count and
+ * prefetching the home slots ahead: the table is bigger than the CPU
+ * caches, and a lookup per action waited on a cache miss each. */
 typedef struct fmap {
 	uint64_t *slot;
 	size_t cap;
 	fent *e;                /* malloc; n used of cape */
 	dl_file *f;             /* malloc; f[i] is the add of e[i] when is_add */
 	size_t n, cape;
+	size_t nindexed;        /* e[0 .. nindexed) are in the table */
 } fmap;
 
 static inline uint64_t
@@ -321,6 +329,9 @@ hash_bytes(const char *s, size_t n)
 	return mix64(h ^ w ^ 0xBF58476D1CE4E5B9ull);
 }
 
+#define SLOT_TAG(h) ((h) & 0xFFFFFFFF00000000ull)
+#define SLOT_HOME(h, cap) ((size_t) ((h) >> 32) & ((cap) - 1))
+
 static void
 fmap_free(fmap *m)
 {
@@ -330,16 +341,16 @@ fmap_free(fmap *m)
 	memset(m, 0, sizeof(*m));
 }
 
+/* Rebuild the table with ncap slots (a power of two > 2 × indexed). */
 static void
-fmap_grow(fmap *m)
+fmap_resize(fmap *m, size_t ncap)
 {
-	size_t ncap = m->cap ? m->cap * 2 : 1024;
 	uint64_t *ns = lk_xcalloc(ncap, sizeof(*ns));
 	for (size_t i = 0; i < m->cap; i++) {
 		uint64_t v = m->slot[i];
 		if (!v)
 			continue;
-		size_t j = (size_t) (v >> 32) & (ncap - 1);
+		size_t j = SLOT_HOME(v, ncap);
 		while (ns[j])
 			j = (j + 1) & (ncap - 1);
 		ns[j] = v;
@@ -349,26 +360,15 @@ fmap_grow(fmap *m)
 	m->cap = ncap;
 }
 
-/* Index of the entry of key (len bytes, hash h), appended zeroed with the
- * key set when absent. The key must outlive the map. */
+/* Append an entry for key (len bytes, hash h) without looking it up; its
+ * index. fmap_index() must run before the next lookup. The key must
+ * outlive the map. */
 static size_t
-fmap_upsert(fmap *m, const char *key, size_t len, uint64_t h)
+fmap_append(fmap *m, const char *key, size_t len, uint64_t h)
 {
-	if ((m->n + 1) * 2 > m->cap) {
-		if (m->n >= UINT32_MAX / 2) {
-			fprintf(stderr, "lakesync: more than 2^31 logical files in one snapshot\n");
-			abort();
-		}
-		fmap_grow(m);
-	}
-	uint64_t tag = h & 0xFFFFFFFF00000000ull;
-	size_t j = (size_t) (h >> 32) & (m->cap - 1);
-	for (uint64_t v; (v = m->slot[j]) != 0; j = (j + 1) & (m->cap - 1)) {
-		if ((v & 0xFFFFFFFF00000000ull) != tag)
-			continue;
-		size_t idx = (uint32_t) v - 1;
-		if (m->e[idx].keylen == len && memcmp(m->e[idx].key, key, len) == 0)
-			return idx;
+	if (m->n >= UINT32_MAX / 4) {
+		fprintf(stderr, "lakesync: more than 2^30 logical files in one snapshot\n");
+		abort();
 	}
 	if (m->n == m->cape) {
 		m->cape = m->cape ? m->cape * 2 : 1024;
@@ -379,8 +379,74 @@ fmap_upsert(fmap *m, const char *key, size_t len, uint64_t h)
 	memset(fe, 0, sizeof(*fe));
 	fe->key = key;
 	fe->keylen = len;
-	m->slot[j] = tag | (uint64_t) (m->n + 1);
+	fe->hash = h;
 	return m->n++;
+}
+
+/* The slot holding the entry of key (len bytes, hash h), or the empty slot
+ * where it belongs. */
+static size_t
+fmap_probe(const fmap *m, const char *key, size_t len, uint64_t h)
+{
+	uint64_t tag = SLOT_TAG(h);
+	size_t j = SLOT_HOME(h, m->cap);
+	for (uint64_t v; (v = m->slot[j]) != 0; j = (j + 1) & (m->cap - 1)) {
+		if (SLOT_TAG(v) != tag)
+			continue;
+		const fent *o = &m->e[(uint32_t) v - 1];
+		if (o->keylen == len && memcmp(o->key, key, len) == 0)
+			break;
+	}
+	return j;
+}
+
+/* Put e[nindexed .. n) in the table. An entry whose key is already there
+ * replaces the earlier entry's action (the later action wins, the first
+ * position stays) and is marked dead. */
+static void
+fmap_index(fmap *m)
+{
+	size_t need = 1024;
+	while (need < 2 * (m->n + 1))
+		need *= 2;
+	if (m->cap < need)
+		fmap_resize(m, need);
+	enum { AHEAD = 16 };
+	for (size_t i = m->nindexed; i < m->n; i++) {
+		if (i + AHEAD < m->n)
+			__builtin_prefetch(&m->slot[SLOT_HOME(m->e[i + AHEAD].hash, m->cap)]);
+		fent *fe = &m->e[i];
+		size_t j = fmap_probe(m, fe->key, fe->keylen, fe->hash);
+		if (!m->slot[j]) {
+			m->slot[j] = SLOT_TAG(fe->hash) | (uint64_t) (i + 1);
+			continue;
+		}
+		size_t k = (uint32_t) m->slot[j] - 1;
+		m->e[k].is_add = fe->is_add;
+		m->e[k].rm = fe->rm;
+		if (fe->is_add)
+			m->f[k] = m->f[i];
+		fe->dead = true;
+	}
+	m->nindexed = m->n;
+}
+
+/* Index of the entry of key (len bytes, hash h), appended zeroed with the
+ * key set when absent. The key must outlive the map. */
+static size_t
+fmap_upsert(fmap *m, const char *key, size_t len, uint64_t h)
+{
+	if (m->nindexed != m->n)
+		fmap_index(m);
+	if ((m->n + 1) * 2 > m->cap)
+		fmap_resize(m, m->cap ? 2 * m->cap : 1024);
+	size_t j = fmap_probe(m, key, len, h);
+	if (m->slot[j])
+		return (uint32_t) m->slot[j] - 1;
+	size_t idx = fmap_append(m, key, len, h);
+	m->slot[j] = SLOT_TAG(h) | (uint64_t) (idx + 1);
+	m->nindexed = m->n;
+	return idx;
 }
 
 /* ---- replay ------------------------------------------------------------- */
@@ -396,7 +462,7 @@ typedef struct replay {
 	dl_protocol protocol;
 	dl_metadata metadata;
 	const char *file;           /* file being read, for messages */
-	bool in_checkpoint;
+	bool in_checkpoint;         /* file actions are appended, then indexed */
 	bool capture_commit_info;   /* reading the target version's commit */
 	const char *commit_info;
 	bool has_ict;
@@ -503,7 +569,9 @@ apply(void *ctx, const dl_action *act, lk_error *err)
 			LK_FORWARD(file_key(r, path, has_dv, dv, &key, &dec, err));
 			klen = strlen(key);
 		}
-		size_t idx = fmap_upsert(&r->files, key, klen, hash_bytes(key, klen));
+		uint64_t h = hash_bytes(key, klen);
+		size_t idx = r->in_checkpoint ? fmap_append(&r->files, key, klen, h)
+									  : fmap_upsert(&r->files, key, klen, h);
 		fent *fe = &r->files.e[idx];
 		fe->is_add = is_add;
 		if (is_add) {
@@ -727,6 +795,7 @@ read_checkpoint(replay *r, const plan *p, uint64_t max_json, lk_error *err)
 		LK_FORWARD(dl_checkpoint_read_parquet_keep(r->st, path, r->a, keep_buffer, apply, r, err));
 	}
 	r->in_checkpoint = false;
+	fmap_index(&r->files);
 	return true;
 }
 
@@ -847,12 +916,15 @@ finish(replay *r, dl_snapshot *s, const plan *p, lk_error *err)
 	 * in the map's dl_file array, which the snapshot then owns. */
 	fmap *m = &r->files;
 	size_t nr = 0;
+	fmap_index(m);
 	for (size_t i = 0; i < m->n; i++)
-		nr += !m->e[i].is_add;
+		nr += !m->e[i].dead && !m->e[i].is_add;
 	s->tombstones = lk_arena_alloc(&s->arena, sizeof(dl_remove) * (nr ? nr : 1));
 	bool files_sorted = true, tombs_sorted = true;
 	size_t na = 0;
 	for (size_t i = 0; i < m->n; i++) {
+		if (m->e[i].dead)
+			continue;
 		if (m->e[i].is_add) {
 			if (na != i)
 				m->f[na] = m->f[i];
