@@ -700,7 +700,8 @@ static int
 run_lookup(sy_pkindex *idx, const run *r, uint64_t h, const void *key,
 		   size_t len, rrec *rec, lk_error *err)
 {
-	if (!r->nblocks || !bloom_maybe(r->bloom, r->bloom_bytes, r->bloom_k, h))
+	if (!r->nblocks || h < r->fences[0] ||
+		!bloom_maybe(r->bloom, r->bloom_bytes, r->bloom_k, h))
 		return 0;
 	/* last block whose fence < h (a run of h may start before a fence == h) */
 	uint32_t lo = 0, hi = r->nblocks;
@@ -933,6 +934,15 @@ flush_mem(sy_pkindex *idx, lk_error *err)
 	mem_clear(idx);
 	idx->st.flushes++;
 	return compact(idx, err);
+}
+
+bool
+sy_pkindex_compact(sy_pkindex *idx, lk_error *err)
+{
+	LK_FORWARD(flush_mem(idx, err));
+	if (idx->nruns == 0)
+		return true;
+	return merge_runs(idx, 0, idx->runs[0].level + 1, err);
 }
 
 /* ---------- put / get / delete ---------- */

@@ -117,6 +117,11 @@ bool sy_pkindex_delete(sy_pkindex *idx, const void *key, size_t len,
 /* Every entry of the file disappears; its id is not reused. */
 bool sy_pkindex_remove_file(sy_pkindex *idx, uint32_t file_id, lk_error *err);
 
+/* Flush memory and merge every run into one, dropping deleted entries,
+ * entries of removed files and shadowed versions (e.g. after a TRUNCATE or
+ * an optimize that removed many files).  Cost: one pass over all runs. */
+bool sy_pkindex_compact(sy_pkindex *idx, lk_error *err);
+
 /* Rebuild: empties the index, then calls scan(ctx, idx, err), which feeds
  * every live row of the table with sy_pkindex_bulk_add(). */
 typedef bool (*sy_pkindex_scan_fn)(void *ctx, sy_pkindex *idx, lk_error *err);

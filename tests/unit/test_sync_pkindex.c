@@ -298,6 +298,41 @@ Test(sync_pkindex, remove_file)
 	sy_pkindex_close(idx);
 }
 
+Test(sync_pkindex, compact_drops_dead_entries)
+{
+	sy_pkindex *idx = new_index(1 << 20, NULL);
+	uint32_t fa = fid(idx, "a.parquet"), fb = fid(idx, "b.parquet");
+	uint8_t k[16];
+	for (uint64_t i = 0; i < 40000; i++) {
+		size_t l = make_key(i, k);
+		put(idx, k, l, i < 30000 ? fa : fb, i);
+	}
+	for (uint64_t i = 30000; i < 35000; i++) {
+		size_t l = make_key(i, k);
+		del(idx, k, l);
+	}
+	lk_error err;
+	cr_assert(sy_pkindex_remove_file(idx, fa, &err));
+	cr_assert(sy_pkindex_compact(idx, &err), "%s", err.msg);
+	sy_pkindex_stats st;
+	sy_pkindex_get_stats(idx, &st);
+	cr_assert_eq(st.nruns, 1);
+	cr_assert_eq(st.mem_entries, 0);
+	cr_assert_eq(st.run_entries, 5000, "only b's live keys remain");
+	sy_pkindex_loc loc;
+	for (uint64_t i = 0; i < 40000; i++) {
+		size_t l = make_key(i, k);
+		cr_assert_eq(get(idx, k, l, &loc), i >= 35000);
+		if (i >= 35000)
+			cr_assert_eq(loc.row, i);
+	}
+	cr_assert(sy_pkindex_remove_file(idx, fb, &err));
+	cr_assert(sy_pkindex_compact(idx, &err), "%s", err.msg);
+	sy_pkindex_get_stats(idx, &st);
+	cr_assert_eq(st.run_entries, 0);
+	sy_pkindex_close(idx);
+}
+
 static int
 cmp_u64(const void *a, const void *b)
 {
