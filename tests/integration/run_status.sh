@@ -26,7 +26,8 @@
 #                 stopped with the same rows, slots inactive
 #   offline       status with Postgres stopped: exit 0, rows from Delta,
 #                 source reported unreachable
-# Prints PASS/FAIL/SKIP lines; exits 0 iff no FAIL.
+# Prints PASS/FAIL/SKIP lines; exits 0 iff no FAIL.  KEEPWORK=1 keeps the
+# work directory (config, status file, run log).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -54,7 +55,7 @@ cleanup() {
 	[ -n "$runpid" ] && kill -9 "$runpid" 2>/dev/null
 	wait 2>/dev/null
 	pg_stop
-	rm -rf "$work"
+	[ -n "${KEEPWORK:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
 fail=0
