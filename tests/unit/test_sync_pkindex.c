@@ -425,8 +425,8 @@ Test(sync_pkindex, two_million_tiny_budget, .timeout = 600)
 		cr_assert(!get(idx, k, l - 1, &loc));
 	}
 	cr_assert_eq(misses, n);
-	cr_log_info("2M keys, 4 MiB: %llu present, %d runs, %llu flushes, "
-				"%llu merges, %zu bytes of index memory",
+	fprintf(stderr, "pkindex 2M keys, 4 MiB: %llu present, %d runs, %llu flushes, "
+				"%llu merges, %zu bytes of index memory\n",
 				(unsigned long long) present, st.nruns,
 				(unsigned long long) st.flushes,
 				(unsigned long long) st.merges, st.mem_bytes);
