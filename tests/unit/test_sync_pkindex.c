@@ -359,7 +359,7 @@ expect(uint64_t i, uint32_t *file)
 	return row;
 }
 
-Test(sync_pkindex, two_million_tiny_budget, .timeout = 600)
+Test(sync_pkindex, two_million_tiny_budget)
 {
 	const uint64_t n = 2000000;
 	sy_pkindex *idx = new_index(4 << 20, NULL);
@@ -706,7 +706,7 @@ largest_run(char *out, size_t n)
 	cr_assert_lt((size_t) snprintf(out, n, "%.250s/%.100s", idxdir, name), n);
 }
 
-Test(sync_pkindex, corrupt_files_refused, .timeout = 300)
+Test(sync_pkindex, corrupt_files_refused)
 {
 	build_saved(60000, 7);
 	char man[400], runp[400];
@@ -807,7 +807,7 @@ now_s(void)
 /* 10M keys (1M under ASan, whose shadow memory makes the figure moot)
  * under the default 64 MiB budget: VmHWM < budget + 24 MiB of fixed
  * overhead (process, libraries, Criterion). */
-Test(sync_pkindex, ten_million_peak_memory, .timeout = 1200)
+Test(sync_pkindex, ten_million_peak_memory)
 {
 	const uint64_t n = UNDER_ASAN ? 1000000 : 10000000;
 	sy_pkindex *idx = new_index(0, NULL);
