@@ -35,6 +35,9 @@ fi
 
 # The DuckDB oracle used by tests and benchmarks (pinned in package-lock).
 if [ ! -d "$here/tests/oracle/node_modules/@duckdb/node-api" ]; then
-	echo "install-deps: installing the DuckDB oracle (npm ci)" >&2
-	(cd "$here/tests/oracle" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+	# `npm install --no-save` follows package-lock.json (the version is also
+	# pinned exactly in package.json); `npm ci` of npm 11 refuses a lock file
+	# without the other platforms' optional DuckDB bindings.
+	echo "install-deps: installing the DuckDB oracle (npm install)" >&2
+	(cd "$here/tests/oracle" && npm install --no-save --no-audit --no-fund --loglevel=error >/dev/null)
 fi
