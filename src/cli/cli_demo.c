@@ -1193,7 +1193,8 @@ demo_run(demo *d)
 	say("\nquery it:\n"
 		"  lakesync delta scan %s --limit 5\n"
 		"  lakesync delta history %s --limit 5\n"
-		"  duckdb -c \"SELECT _change_type, count(*) FROM delta_scan('%s') GROUP BY 1\"\n",
+		"  DuckDB (delta extension): SELECT _change_type, count(*) FROM delta_scan('%s') "
+		"GROUP BY 1\n",
 		d->t[T_SUBS].location, d->t[T_SUBS].location, d->t[T_SUBS].location);
 	if (failed)
 		return LK_EXIT_ERROR;
