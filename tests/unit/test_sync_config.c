@@ -2,7 +2,10 @@
  * test_sync_config.c — sync/config: the configuration file of `lakesync
  * run` and `lakesync status` (docs/config.md).  Every value of a full
  * example, every lexical form (quoted, literal, lists, bare SQL names,
- * comments, _env references), and every error with its line.
+ * comments, _env references), and every error with its line.  Also
+ * sync/status: the table-state rule, the run status file (round trip,
+ * liveness, corrupt/missing), and the Delta readers (rows from numRecords,
+ * txn version of one appId, incremental watch) on a hand-written log.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -341,4 +344,220 @@ Test(sync_config, load_file)
 	snprintf(msg, sizeof(msg), "could not open configuration file \"%s\": No such file or "
 			 "directory", path);
 	cr_assert_str_eq(err.msg, msg);
+}
+
+/* ---- sync/status: the pure parts and the Delta readers ------------------------- */
+
+#include <sys/stat.h>
+#include <sys/time.h>
+
+#include "sync/status.h"
+
+Test(sync_status, state_rule)
+{
+	sy_run_entry run;
+	memset(&run, 0, sizeof(run));
+	run.state = SY_RUN_RUNNING;
+	cr_assert_str_eq(sy_status_table_state(true, &run, false, -1, false), "snapshot");
+	cr_assert_str_eq(sy_status_table_state(true, &run, false, 100, false), "streaming");
+	cr_assert_str_eq(sy_status_table_state(true, &run, true, 100, true), "error");
+	run.state = SY_RUN_BACKOFF;
+	cr_assert_str_eq(sy_status_table_state(true, &run, false, 100, false), "error");
+	run.state = SY_RUN_STARTING;
+	cr_assert_str_eq(sy_status_table_state(true, &run, false, -1, false), "not started");
+	cr_assert_str_eq(sy_status_table_state(true, &run, false, 5, false), "stopped");
+	run.state = SY_RUN_STOPPED;
+	cr_assert_str_eq(sy_status_table_state(true, &run, false, 5, false), "stopped");
+	/* a dead run's entry says nothing; another process may hold the slot */
+	run.state = SY_RUN_RUNNING;
+	cr_assert_str_eq(sy_status_table_state(false, &run, false, 5, false), "stopped");
+	cr_assert_str_eq(sy_status_table_state(false, &run, true, 5, false), "streaming");
+	cr_assert_str_eq(sy_status_table_state(false, NULL, true, -1, false), "snapshot");
+	cr_assert_str_eq(sy_status_table_state(false, NULL, false, -1, false), "not started");
+}
+
+Test(sync_status, group_digits)
+{
+	char b[32];
+	cr_assert_str_eq(sy_status_group_digits(0, b), "0");
+	cr_assert_str_eq(sy_status_group_digits(999, b), "999");
+	cr_assert_str_eq(sy_status_group_digits(1000, b), "1,000");
+	cr_assert_str_eq(sy_status_group_digits(1234567, b), "1,234,567");
+	cr_assert_str_eq(sy_status_group_digits(-1234567, b), "-1,234,567");
+	cr_assert_str_eq(sy_status_group_digits(INT64_MIN, b), "-9,223,372,036,854,775,808");
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (int64_t) tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+Test(sync_status, run_file_round_trip)
+{
+	char dir[] = "/tmp/test_sync_status_XXXXXX";
+	cr_assert(mkdtemp(dir));
+	char path[128];
+	snprintf(path, sizeof(path), "%s/st.json", dir);
+	sy_run_entry e[2];
+	memset(e, 0, sizeof(e));
+	e[0].kind = 'p';
+	snprintf(e[0].name, sizeof(e[0].name), "orders");
+	e[0].state = SY_RUN_BACKOFF;
+	e[0].restarts = 3;
+	e[0].since_ms = 1700000000123;
+	e[0].retry_at_ms = 1700000004123;
+	snprintf(e[0].last_error, sizeof(e[0].last_error), "table \"public.x\" does not exist");
+	e[0].rows = 42;
+	e[0].version = -1;
+	e[1].kind = 's';
+	snprintf(e[1].name, sizeof(e[1].name), "daily");
+	e[1].state = SY_RUN_RUNNING;
+	e[1].version = 17;
+	int64_t now = now_ms();
+	sy_run_status rs = {.pid = (int) getpid(), .running = true, .started_ms = now - 5000,
+						.updated_ms = now, .entries = e, .n = 2};
+	lk_error err;
+	lk_error_clear(&err);
+	cr_assert(sy_run_status_write(path, &rs, &err), "%s", err.msg);
+
+	sy_run_status got;
+	cr_assert(sy_run_status_read(path, &got, &err), "%s", err.msg);
+	cr_assert_eq(got.pid, (int) getpid());
+	cr_assert(got.running);
+	cr_assert_eq(got.started_ms, now - 5000);
+	cr_assert_eq(got.n, 2);
+	const sy_run_entry *p = sy_run_status_find(&got, 'p', "orders");
+	cr_assert_not_null(p);
+	cr_assert_eq(p->state, SY_RUN_BACKOFF);
+	cr_assert_eq(p->restarts, 3);
+	cr_assert_eq(p->since_ms, 1700000000123);
+	cr_assert_eq(p->retry_at_ms, 1700000004123);
+	cr_assert_str_eq(p->last_error, "table \"public.x\" does not exist");
+	cr_assert_eq(p->rows, 42);
+	const sy_run_entry *s = sy_run_status_find(&got, 's', "daily");
+	cr_assert_not_null(s);
+	cr_assert_eq(s->state, SY_RUN_RUNNING);
+	cr_assert_eq(s->version, 17);
+	cr_assert_null(sy_run_status_find(&got, 's', "orders"));
+	/* alive: our own pid, written just now */
+	cr_assert(sy_run_status_alive(&got, now + 1000));
+	cr_assert_not(sy_run_status_alive(&got, now + 16000));     /* stale */
+	got.running = false;
+	cr_assert_not(sy_run_status_alive(&got, now));
+	sy_run_status_free(&got);
+
+	/* corrupt and missing files */
+	FILE *f = fopen(path, "w");
+	fputs("{\"pid\": 1,\n  oops", f);
+	fclose(f);
+	lk_error_clear(&err);
+	cr_assert_not(sy_run_status_read(path, &got, &err));
+	cr_assert_eq(err.code, LK_ERR_CORRUPT);
+	unlink(path);
+	lk_error_clear(&err);
+	cr_assert_not(sy_run_status_read(path, &got, &err));
+	cr_assert_eq(err.code, LK_ERR_NOT_FOUND);
+	rmdir(dir);
+}
+
+static void
+put(const char *dir, const char *name, const char *text)
+{
+	char p[256];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	FILE *f = fopen(p, "w");
+	cr_assert_not_null(f, "%s", p);
+	fputs(text, f);
+	fclose(f);
+}
+
+#define V0 \
+	"{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":2}}\n" \
+	"{\"metaData\":{\"id\":\"x\",\"format\":{\"provider\":\"parquet\",\"options\":{}}," \
+	"\"schemaString\":\"{\\\"type\\\":\\\"struct\\\",\\\"fields\\\":[{\\\"name\\\":" \
+	"\\\"id\\\",\\\"type\\\":\\\"long\\\",\\\"nullable\\\":true,\\\"metadata\\\":{}}]}\"," \
+	"\"partitionColumns\":[],\"configuration\":{},\"createdTime\":1}}\n" \
+	"{\"add\":{\"path\":\"a.parquet\",\"partitionValues\":{},\"size\":100," \
+	"\"modificationTime\":1,\"dataChange\":true,\"stats\":\"{\\\"numRecords\\\":7}\"}}\n" \
+	"{\"txn\":{\"appId\":\"lakesync/p/public.t\",\"version\":100}}\n"
+#define V1 \
+	"{\"add\":{\"path\":\"b.parquet\",\"partitionValues\":{},\"size\":50," \
+	"\"modificationTime\":2,\"dataChange\":true,\"stats\":\"{\\\"numRecords\\\":5}\"}}\n" \
+	"{\"txn\":{\"appId\":\"other\",\"version\":999}}\n" \
+	"{\"txn\":{\"appId\":\"lakesync/p/public.t\",\"version\":200}}\n"
+#define V2 \
+	"{\"add\":{\"path\":\"c.parquet\",\"partitionValues\":{},\"size\":10," \
+	"\"modificationTime\":3,\"dataChange\":true}}\n"
+
+Test(sync_status, read_delta_and_watch)
+{
+	char dir[] = "/tmp/test_sync_status_XXXXXX";
+	cr_assert(mkdtemp(dir));
+	char log[128];
+	snprintf(log, sizeof(log), "%s/_delta_log", dir);
+	lk_error err;
+	lk_error_clear(&err);
+	lk_arena a;
+	lk_arena_init(&a, 0);
+
+	/* no table yet: not an error */
+	sy_status_table t;
+	memset(&t, 0, sizeof(t));
+	cr_assert(sy_status_read_delta(dir, "lakesync/p/public.t", &t, &a, &err), "%s", err.msg);
+	cr_assert_not(t.delta_exists);
+	cr_assert_eq(t.delta_version, -1);
+	cr_assert_eq(t.txn_version, -1);
+
+	sy_delta_watch w;
+	cr_assert(sy_delta_watch_open(&w, dir, "lakesync/p/public.t", &err), "%s", err.msg);
+	bool changed = true;
+	cr_assert(sy_delta_watch_poll(&w, &changed, &err), "%s", err.msg);
+	cr_assert_not(changed);
+	cr_assert_eq(w.version, -1);
+
+	cr_assert_eq(mkdir(log, 0755), 0);
+	put(log, "00000000000000000000.json", V0);
+	put(log, "00000000000000000001.json", V1);
+	cr_assert(sy_delta_watch_poll(&w, &changed, &err), "%s", err.msg);
+	cr_assert(changed);
+	cr_assert_eq(w.version, 1);
+	cr_assert_eq(w.txn_version, 200);
+	cr_assert(w.seen_ms > 0);
+	cr_assert(sy_delta_watch_poll(&w, &changed, &err));
+	cr_assert_not(changed);
+
+	cr_assert(sy_status_read_delta(dir, "lakesync/p/public.t", &t, &a, &err), "%s", err.msg);
+	cr_assert(t.delta_exists);
+	cr_assert_eq(t.delta_version, 1);
+	cr_assert_eq(t.rows, 12);
+	cr_assert_eq(t.files, 2);
+	cr_assert_eq(t.bytes, 150);
+	cr_assert_eq(t.txn_version, 200);
+	cr_assert(t.last_commit_ms > 0);
+
+	/* a file without stats: rows unknown; a commit without txn keeps the
+	 * watch's txn version */
+	put(log, "00000000000000000002.json", V2);
+	cr_assert(sy_status_read_delta(dir, "lakesync/p/public.t", &t, &a, &err), "%s", err.msg);
+	cr_assert_eq(t.rows, -1);
+	cr_assert_eq(t.delta_version, 2);
+	cr_assert(sy_delta_watch_poll(&w, &changed, &err));
+	cr_assert(changed);
+	cr_assert_eq(w.version, 2);
+	cr_assert_eq(w.txn_version, 200);
+	sy_delta_watch_close(&w);
+
+	/* a corrupt log is an error, not a missing table */
+	put(log, "00000000000000000003.json", "{not json\n");
+	lk_error_clear(&err);
+	cr_assert_not(sy_status_read_delta(dir, "lakesync/p/public.t", &t, &a, &err));
+	cr_assert_eq(err.code, LK_ERR_CORRUPT, "code %d: %s", err.code, err.msg);
+	lk_arena_free(&a);
+
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
 }
