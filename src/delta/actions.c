@@ -495,6 +495,529 @@ parse_one(pctx *p, dl_action_type t, json_t *o, dl_action *out)
 	return bad(p, NULL, "unknown action type");
 }
 
+/* ---- fast path: add and remove lines without jansson -------------------
+ *
+ * Most lines of a commit are {"add":{...}} or {"remove":{...}}, and
+ * building a jansson tree for each (stats string included) dominated
+ * replaying commits. fast_parse() reads such a line directly into the
+ * action, but only when the line is unremarkable: one top-level key, only
+ * known fields, each at most once, of the expected JSON types, strings of
+ * valid UTF-8 without \u escapes, integers of at most 18 digits, maps of at
+ * most FAST_MAX_KV entries without duplicate keys, and every check of
+ * parse_add / parse_remove passing. Anything else (including every
+ * malformed line) returns false and the line goes through jansson as
+ * before, so results and error messages do not depend on the path taken.
+ * Strings are unescaped into the arena, like the jansson path's copies. */
+
+enum { FAST_MAX_KV = 32 };
+
+typedef struct fcur {
+	const char *s, *e;      /* unread input */
+	lk_arena *a;
+} fcur;
+
+static inline void
+f_ws(fcur *c)
+{
+	while (c->s < c->e && (*c->s == ' ' || *c->s == '\t' || *c->s == '\n' || *c->s == '\r'))
+		c->s++;
+}
+
+static inline bool
+f_lit(fcur *c, char ch)
+{
+	f_ws(c);
+	if (c->s < c->e && *c->s == ch) {
+		c->s++;
+		return true;
+	}
+	return false;
+}
+
+/* Length of the valid UTF-8 sequence at p (first byte ≥ 0x80) within
+ * [p, e), or 0: RFC 3629 (no overlong forms, no surrogates, ≤ U+10FFFF),
+ * the check jansson applies to its input. */
+static size_t
+f_utf8(const unsigned char *p, const unsigned char *e)
+{
+	unsigned c = p[0];
+	size_t n;
+	uint32_t v;
+	if (c >= 0xC2 && c <= 0xDF) {
+		n = 2;
+		v = c & 0x1F;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		n = 3;
+		v = c & 0x0F;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		n = 4;
+		v = c & 0x07;
+	} else {
+		return 0;
+	}
+	if ((size_t) (e - p) < n)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+		v = (v << 6) | (p[i] & 0x3F);
+	}
+	if ((n == 3 && v < 0x800) || (n == 4 && v < 0x10000) || v > 0x10FFFF ||
+		(v >= 0xD800 && v <= 0xDFFF))
+		return 0;
+	return n;
+}
+
+/* High bit set in exactly the zero bytes of v. */
+static inline uint64_t
+f_zero_bytes(uint64_t v)
+{
+	const uint64_t low7 = 0x7F7F7F7F7F7F7F7Full;
+	return ~(((v & low7) + low7) | v | low7);
+}
+
+/* High bit set in exactly the bytes of the 8-byte word w (little-endian
+ * load) that a JSON string cannot copy through: '"', '\\', control bytes
+ * (< 0x20) and non-ASCII (≥ 0x80). */
+static inline uint64_t
+f_special(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	return f_zero_bytes(w ^ (ones * '"')) | f_zero_bytes(w ^ (ones * '\\')) |
+		   f_zero_bytes(w & (ones * 0xE0)) | (w & high);
+}
+
+/* One step over a JSON string's byte q (not '"'): its decoded bytes into
+ * o (at most 4), the input length consumed, or 0 when the fast path must
+ * give up (\u escapes, invalid escapes, control bytes, invalid UTF-8). */
+static inline size_t
+f_char(const unsigned char *q, const unsigned char *e, char *o, size_t *olen)
+{
+	unsigned ch = *q;
+	if (ch == '\\') {
+		if (q + 1 >= e)
+			return 0;
+		switch (q[1]) {
+		case '"': case '\\': case '/': o[0] = (char) q[1]; break;
+		case 'b': o[0] = '\b'; break;
+		case 'f': o[0] = '\f'; break;
+		case 'n': o[0] = '\n'; break;
+		case 'r': o[0] = '\r'; break;
+		case 't': o[0] = '\t'; break;
+		default: return 0;          /* \u escapes and invalid escapes */
+		}
+		*olen = 1;
+		return 2;
+	}
+	if (ch < 0x20)
+		return 0;
+	if (ch < 0x80) {
+		o[0] = (char) ch;
+		*olen = 1;
+		return 1;
+	}
+	size_t n = f_utf8(q, e);
+	for (size_t i = 0; i < n; i++)
+		o[i] = (char) q[i];
+	*olen = n;
+	return n;
+}
+
+/* A JSON string → NUL-terminated copy in the arena (*out) and its length.
+ * False for \u escapes, control bytes and invalid UTF-8. One pass into a
+ * stack buffer (8 plain bytes at a time), then one exact arena copy;
+ * strings longer than the buffer take a second, slower loop. */
+static bool
+f_str(fcur *c, const char **out, size_t *outlen)
+{
+	f_ws(c);
+	if (c->s >= c->e || *c->s != '"')
+		return false;
+	const unsigned char *p = (const unsigned char *) c->s + 1;
+	const unsigned char *e = (const unsigned char *) c->e;
+	const unsigned char *q = p;
+	char buf[2048];
+	size_t k = 0;
+	for (;;) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		/* 8 bytes at a time up to the next byte needing a look */
+		while (e - q >= 8 && k + 8 <= sizeof(buf)) {
+			uint64_t w;
+			memcpy(&w, q, 8);
+			memcpy(buf + k, &w, 8);
+			uint64_t sp = f_special(w);
+			if (sp) {
+				unsigned i = (unsigned) __builtin_ctzll(sp) >> 3;
+				q += i;
+				k += i;
+				break;
+			}
+			q += 8;
+			k += 8;
+		}
+#endif
+		if (q >= e)
+			return false;
+		if (*q == '"')
+			break;
+		if (k + 4 > sizeof(buf))
+			break;                  /* long string: below */
+		size_t ol = 0, n = f_char(q, e, buf + k, &ol);
+		if (!n)
+			return false;
+		q += n;
+		k += ol;
+	}
+	char *o;
+	if (q < e && *q == '"') {
+		o = lk_arena_alloc(c->a, k + 1);
+		memcpy(o, buf, k);
+	} else {
+		/* find the end, then decode again straight into the arena */
+		const unsigned char *end = q;
+		for (;;) {
+			if (end >= e)
+				return false;
+			if (*end == '"')
+				break;
+			char tmp[4];
+			size_t ol = 0, n = f_char(end, e, tmp, &ol);
+			if (!n)
+				return false;
+			end += n;
+		}
+		o = lk_arena_alloc(c->a, k + (size_t) (end - q) + 1);
+		memcpy(o, buf, k);
+		while (q < end) {
+			size_t ol = 0;
+			q += f_char(q, e, o + k, &ol);
+			k += ol;
+		}
+	}
+	o[k] = '\0';
+	*out = o;
+	if (outlen)
+		*outlen = k;
+	c->s = (const char *) q + 1;
+	return true;
+}
+
+/* An object key without escapes (points into the input). */
+static bool
+f_key(fcur *c, const char **k, size_t *kl)
+{
+	f_ws(c);
+	if (c->s >= c->e || *c->s != '"')
+		return false;
+	const char *p = c->s + 1;
+	const char *q = memchr(p, '"', (size_t) (c->e - p));
+	if (!q || memchr(p, '\\', (size_t) (q - p)))
+		return false;
+	*k = p;
+	*kl = (size_t) (q - p);
+	c->s = q + 1;
+	return f_lit(c, ':');
+}
+
+/* The literal w (n bytes) at the cursor. */
+static bool
+f_word(fcur *c, const char *w, size_t n)
+{
+	if ((size_t) (c->e - c->s) < n || memcmp(c->s, w, n) != 0)
+		return false;
+	c->s += n;
+	return true;
+}
+
+static bool
+f_null(fcur *c)
+{
+	f_ws(c);
+	return f_word(c, "null", 4);
+}
+
+/* A JSON integer of at most 18 digits (no fraction or exponent). */
+static bool
+f_int(fcur *c, int64_t *out)
+{
+	f_ws(c);
+	const char *p = c->s;
+	bool neg = p < c->e && *p == '-';
+	if (neg)
+		p++;
+	const char *d = p;
+	int64_t v = 0;
+	while (p < c->e && *p >= '0' && *p <= '9') {
+		if (p - d == 18)
+			return false;   /* 19 digits or more: jansson's range checks */
+		v = v * 10 + (*p - '0');
+		p++;
+	}
+	if (p == d || (*d == '0' && p - d > 1))
+		return false;
+	if (p < c->e && (*p == '.' || *p == 'e' || *p == 'E'))
+		return false;
+	*out = neg ? -v : v;
+	c->s = p;
+	return true;
+}
+
+static bool
+f_bool(fcur *c, bool *out)
+{
+	f_ws(c);
+	if (f_word(c, "true", 4))
+		*out = true;
+	else if (f_word(c, "false", 5))
+		*out = false;
+	else
+		return false;
+	return true;
+}
+
+/* Optional (null allowed) string / integer / boolean. */
+static bool
+f_opt_str(fcur *c, const char **out)
+{
+	*out = NULL;
+	return f_null(c) || f_str(c, out, NULL);
+}
+
+static bool
+f_opt_int(fcur *c, bool *has, int64_t *out)
+{
+	*has = false;
+	*out = 0;
+	if (f_null(c))
+		return true;
+	*has = f_int(c, out);
+	return *has;
+}
+
+/* A map<string, string|null>; null → absent (*has false). */
+static bool
+f_map(fcur *c, bool *has, dl_map *m)
+{
+	m->items = NULL;
+	m->n = 0;
+	*has = false;
+	if (f_null(c))
+		return true;
+	if (!f_lit(c, '{'))
+		return false;
+	dl_kv kv[FAST_MAX_KV];
+	size_t klen[FAST_MAX_KV];
+	int n = 0;
+	if (!f_lit(c, '}')) {
+		do {
+			if (n == FAST_MAX_KV || !f_str(c, &kv[n].key, &klen[n]) || !f_lit(c, ':'))
+				return false;
+			for (int j = 0; j < n; j++)     /* duplicate keys: jansson's rules */
+				if (klen[j] == klen[n] && memcmp(kv[j].key, kv[n].key, klen[n]) == 0)
+					return false;
+			if (memchr(kv[n].key, '\0', klen[n]))
+				return false;
+			if (!f_opt_str(c, &kv[n].value))
+				return false;
+			n++;
+		} while (f_lit(c, ','));
+		if (!f_lit(c, '}'))
+			return false;
+	}
+	m->items = lk_arena_alloc(c->a, (n ? (size_t) n : 1) * sizeof(dl_kv));
+	memcpy(m->items, kv, (size_t) n * sizeof(dl_kv));
+	m->n = n;
+	*has = true;
+	return true;
+}
+
+static bool
+f_i32(fcur *c, bool *has, int32_t *out)
+{
+	int64_t v;
+	bool h;
+	if (!f_opt_int(c, &h, &v) || v < INT32_MIN || v > INT32_MAX)
+		return false;
+	*out = (int32_t) v;
+	if (has)
+		*has = h;
+	return true;
+}
+
+/* The deletionVector object (null → absent); parse_dv's checks. */
+static bool
+f_dv(fcur *c, bool *has, dl_dv *dv)
+{
+	memset(dv, 0, sizeof(*dv));
+	*has = false;
+	if (f_null(c))
+		return true;
+	if (!f_lit(c, '{'))
+		return false;
+	const char *st = NULL;
+	bool h_size = false, h_card = false;
+	unsigned seen = 0;
+	if (!f_lit(c, '}')) {
+		do {
+			const char *k;
+			size_t kl;
+			if (!f_key(c, &k, &kl))
+				return false;
+			unsigned bit;
+#define KEY(lit) (kl == sizeof(lit) - 1 && memcmp(k, lit, kl) == 0)
+			if (KEY("storageType")) {
+				bit = 1;
+				if (!f_opt_str(c, &st))
+					return false;
+			} else if (KEY("pathOrInlineDv")) {
+				bit = 2;
+				if (!f_opt_str(c, &dv->path_or_inline))
+					return false;
+			} else if (KEY("offset")) {
+				bit = 4;
+				if (!f_i32(c, &dv->has_offset, &dv->offset))
+					return false;
+			} else if (KEY("sizeInBytes")) {
+				bit = 8;
+				if (!f_i32(c, &h_size, &dv->size_in_bytes))
+					return false;
+			} else if (KEY("cardinality")) {
+				bit = 16;
+				if (!f_opt_int(c, &h_card, &dv->cardinality))
+					return false;
+			} else if (KEY("maxRowIndex")) {
+				bit = 32;
+				if (!f_opt_int(c, &dv->has_max_row_index, &dv->max_row_index))
+					return false;
+			} else {
+				return false;
+			}
+#undef KEY
+			if (seen & bit)
+				return false;
+			seen |= bit;
+		} while (f_lit(c, ','));
+		if (!f_lit(c, '}'))
+			return false;
+	}
+	if (!st || strlen(st) != 1 || !strchr("uip", st[0]) || !dv->path_or_inline ||
+		!h_size || !h_card || dv->offset < 0 || dv->size_in_bytes < 0 || dv->cardinality < 0)
+		return false;
+	dv->storage_type = st[0];
+	*has = true;
+	return true;
+}
+
+/* The fields of an add (is_add) or remove object. */
+static bool
+f_file_action(fcur *c, bool is_add, dl_action *out)
+{
+	dl_add *ad = &out->u.add;
+	dl_remove *rm = &out->u.remove;
+	bool req_pv = false, req_size = false, req_mtime = false, req_dc = false;
+	uint32_t seen = 0;
+	if (!f_lit(c, '{'))
+		return false;
+	if (f_lit(c, '}'))
+		return false;       /* no path */
+	do {
+		const char *k;
+		size_t kl;
+		if (!f_key(c, &k, &kl))
+			return false;
+		uint32_t bit;
+		bool ok;
+#define KEY(lit) (kl == sizeof(lit) - 1 && memcmp(k, lit, kl) == 0)
+		if (KEY("path")) {
+			bit = 1u << 0;
+			ok = f_opt_str(c, is_add ? &ad->path : &rm->path);
+		} else if (KEY("partitionValues")) {
+			bit = 1u << 1;
+			ok = is_add ? f_map(c, &req_pv, &ad->partition_values)
+						: f_map(c, &rm->has_partition_values, &rm->partition_values);
+		} else if (KEY("size")) {
+			bit = 1u << 2;
+			ok = is_add ? f_opt_int(c, &req_size, &ad->size)
+						: f_opt_int(c, &rm->has_size, &rm->size);
+		} else if (KEY("dataChange")) {
+			bit = 1u << 3;
+			ok = !f_null(c) && f_bool(c, is_add ? &ad->data_change : &rm->data_change);
+			req_dc = ok;
+		} else if (KEY("stats")) {
+			bit = 1u << 4;
+			ok = f_opt_str(c, is_add ? &ad->stats : &rm->stats);
+		} else if (KEY("tags")) {
+			bit = 1u << 5;
+			ok = is_add ? f_map(c, &ad->has_tags, &ad->tags)
+						: f_map(c, &rm->has_tags, &rm->tags);
+		} else if (KEY("deletionVector")) {
+			bit = 1u << 6;
+			ok = is_add ? f_dv(c, &ad->has_dv, &ad->dv) : f_dv(c, &rm->has_dv, &rm->dv);
+		} else if (KEY("baseRowId")) {
+			bit = 1u << 7;
+			ok = is_add ? f_opt_int(c, &ad->has_base_row_id, &ad->base_row_id)
+						: f_opt_int(c, &rm->has_base_row_id, &rm->base_row_id);
+		} else if (KEY("defaultRowCommitVersion")) {
+			bit = 1u << 8;
+			ok = is_add ? f_opt_int(c, &ad->has_default_row_commit_version,
+									&ad->default_row_commit_version)
+						: f_opt_int(c, &rm->has_default_row_commit_version,
+									&rm->default_row_commit_version);
+		} else if (is_add && KEY("modificationTime")) {
+			bit = 1u << 9;
+			ok = f_opt_int(c, &req_mtime, &ad->modification_time);
+		} else if (is_add && KEY("clusteringProvider")) {
+			bit = 1u << 10;
+			ok = f_opt_str(c, &ad->clustering_provider);
+		} else if (!is_add && KEY("deletionTimestamp")) {
+			bit = 1u << 9;
+			ok = f_opt_int(c, &rm->has_deletion_timestamp, &rm->deletion_timestamp);
+		} else if (!is_add && KEY("extendedFileMetadata")) {
+			bit = 1u << 10;
+			ok = f_null(c) ||
+				 (f_bool(c, &rm->extended_file_metadata) &&
+				  (rm->has_extended_file_metadata = true));
+		} else {
+			return false;   /* an unknown field: jansson ignores it */
+		}
+#undef KEY
+		if (!ok || (seen & bit))
+			return false;
+		seen |= bit;
+	} while (f_lit(c, ','));
+	if (!f_lit(c, '}'))
+		return false;
+	if (is_add)
+		return ad->path && ad->path[0] && req_pv && req_size && ad->size >= 0 &&
+			   req_mtime && req_dc;
+	return rm->path && rm->path[0] && req_dc;
+}
+
+/* {"add":{...}} or {"remove":{...}} and nothing else on the line; false
+ * leaves the line to jansson (out may have been written). */
+static bool
+fast_parse(const char *text, size_t len, lk_arena *a, dl_action *out)
+{
+	fcur c = {text, text + len, a};
+	const char *k;
+	size_t kl;
+	if (!f_lit(&c, '{') || !f_key(&c, &k, &kl))
+		return false;
+	bool is_add;
+	if (kl == 3 && memcmp(k, "add", 3) == 0)
+		is_add = true;
+	else if (kl == 6 && memcmp(k, "remove", 6) == 0)
+		is_add = false;
+	else
+		return false;
+	memset(out, 0, sizeof(*out));
+	out->type = is_add ? DL_ACT_ADD : DL_ACT_REMOVE;
+	if (!f_file_action(&c, is_add, out) || !f_lit(&c, '}'))
+		return false;
+	f_ws(&c);
+	return c.s == c.e;
+}
+
 static int
 action_type_of(const char *key)
 {
@@ -522,6 +1045,10 @@ dl_action_parse_line(const char *text, size_t len, const char *file,
 	*got = false;
 	if (blank(text, len))
 		return true;
+	if (fast_parse(text, len, a, out)) {
+		*got = true;
+		return true;
+	}
 	json_error_t je;
 	json_t *root = json_loadb(text, len, 0, &je);
 	if (!root) {
