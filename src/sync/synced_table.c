@@ -415,7 +415,10 @@ columns_for_schema(ctx *x, const lk_type *schema, pgl_column **out, int *nout, l
 		if (i < 0)
 			return lk_error_set(err, LK_ERR_INVALID, "primary key column \"%s\" is not a "
 													 "column of the source", x->pk[k]);
-		x->pk[k] = cols[i].name;    /* the source's spelling */
+		/* the source's spelling, in the run arena (cols[i].name belongs to
+		 * a schema that may be freed first) */
+		if (strcmp(x->pk[k], cols[i].name) != 0)
+			x->pk[k] = lk_arena_strdup(&x->a, cols[i].name);
 		cols[i].not_null = true;
 	}
 	if (x->dedup_by) {
@@ -423,7 +426,8 @@ columns_for_schema(ctx *x, const lk_type *schema, pgl_column **out, int *nout, l
 		if (i < 0)
 			return lk_error_set(err, LK_ERR_INVALID, "--dedup-by: the source has no column "
 													 "\"%s\"", x->dedup_by);
-		x->dedup_by = cols[i].name;
+		if (strcmp(x->dedup_by, cols[i].name) != 0)
+			x->dedup_by = lk_arena_strdup(&x->a, cols[i].name);
 	}
 	*out = cols;
 	*nout = n;
@@ -453,6 +457,8 @@ append_pk_list(ctx *x, lk_buf *b, const char *prefix)
 		pgl_quote_ident(b, x->pk[i]);
 	}
 }
+
+static void keep_columns(ctx *x, const pgl_column *cols, int n);
 
 /* ---- snapshot: reading pieces -------------------------------------------------------- */
 
@@ -1161,6 +1167,7 @@ load_snapshot(ctx *x, const dl_snapshot *snap, sy_result *res, lk_error *err)
 	lk_debug("synced-table %s: plan %.0f ms (%zu pieces), copy %.0f ms, dedup+key %.0f ms, "
 			 "analyze %.0f ms, swap %.0f ms", x->qtarget, t_plan - t0, L.npieces,
 			 t_copy - t_plan, t_key - t_copy, t_analyze - t_key, mono_ms() - t_analyze);
+	keep_columns(x, cols, n);      /* cols point into snap, freed soon */
 	x->has_state = true;
 	x->state_version = snap->version;
 	res->version = snap->version;

@@ -867,7 +867,8 @@ Test(copytext, decimals_as_lk_decimal_to_string)
 	uint64_t seed = 5;
 	lk_type *t = lk_type_decimal(&arena, 38, 10);
 	for (int i = 0; i < 20000; i++) {
-		lk_int128 v = ((lk_int128) splitmix(&seed) << 64 | splitmix(&seed)) >> (i % 120);
+		unsigned __int128 u = (unsigned __int128) splitmix(&seed) << 64 | splitmix(&seed);
+		lk_int128 v = (lk_int128) u >> (i % 120);     /* both signs, every size */
 		int scale = i % 39;
 		t->scale = (uint8_t) scale;
 		lk_batch *b = lk_batch_new(schema1(t));
