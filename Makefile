@@ -78,7 +78,7 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 tests: $(BIN) $(UNIT_BIN) $(REPLAY_BIN)
 
 check: deps
-	$(MAKE) tests
+	$(MAKE) -j$$(nproc) tests
 	@BUILD=$(BUILD) tests/run-all.sh
 
 demo: deps
