@@ -6,6 +6,8 @@
 #ifndef LK_CLI_H
 #define LK_CLI_H
 
+#include <stdbool.h>
+
 #include "common/error.h"
 
 enum lk_exit {
@@ -19,6 +21,16 @@ enum lk_exit {
 };
 
 #define LAKESYNC_VERSION "0.1.0"
+
+/* "lakesync: <msg>" and "  where: <where>" on stderr. */
+void cli_print_error(const lk_error *err);
+/* "--help" or "-h". */
+bool cli_is_help(const char *arg);
+/* `--name value` or `--name=value`: if argv[*i] is option `name`, set *val
+ * (pointing into argv) and advance *i past its value. Returns 1 matched,
+ * 0 not this option, -1 value missing. */
+int cli_opt_value(int argc, char **argv, int *i, const char *name,
+				  const char **val);
 
 /* Exit code for an error code (corrupt → DATA, unsupported → UNSUPPORTED…). */
 int cli_exit_for(const lk_error *err);

@@ -43,20 +43,12 @@
 
 /* ---- shared helpers ----------------------------------------------------- */
 
-static void
-print_error(const lk_error *err)
-{
-	fprintf(stderr, "lakesync: %s\n", err->msg[0] ? err->msg : "unknown error");
-	if (err->where[0])
-		fprintf(stderr, "  where: %s\n", err->where);
-}
-
 static int
 fail(lk_error *err)
 {
 	if (err->code == LK_OK)
 		err->code = LK_ERR_INTERNAL;
-	print_error(err);
+	cli_print_error(err);
 	return cli_exit_for(err);
 }
 
@@ -69,33 +61,8 @@ usage_error(const char *cmd, const char *fmt, const char *arg)
 	return LK_EXIT_USAGE;
 }
 
-static bool
-is_help(const char *a)
-{
-	return !strcmp(a, "--help") || !strcmp(a, "-h");
-}
-
 /* `--name value` or `--name=value`: 1 matched (value set), 0 not this
  * option, -1 value missing. */
-static int
-opt_value(int argc, char **argv, int *i, const char *name, const char **val)
-{
-	size_t n = strlen(name);
-	const char *a = argv[*i];
-	if (strncmp(a, name, n) != 0)
-		return 0;
-	if (a[n] == '=') {
-		*val = a + n + 1;
-		return 1;
-	}
-	if (a[n] != '\0')
-		return 0;
-	if (*i + 1 >= argc)
-		return -1;
-	*val = argv[++*i];
-	return 1;
-}
-
 static bool
 parse_count(const char *s, int64_t min, int64_t *out)
 {
@@ -486,16 +453,16 @@ cmd_scan(int argc, char **argv)
 	bool has_ts = false;
 	for (int i = 1; i < argc; i++) {
 		int m;
-		if (is_help(argv[i])) {
+		if (cli_is_help(argv[i])) {
 			fputs(scan_help, stdout);
 			return LK_EXIT_OK;
 		}
-		if ((m = opt_value(argc, argv, &i, "--version", &v)) != 0) {
+		if ((m = cli_opt_value(argc, argv, &i, "--version", &v)) != 0) {
 			if (m < 0)
 				return usage_error("scan", "%s needs a value", "--version");
 			if (!parse_count(v, 0, &version))
 				return usage_error("scan", "invalid --version \"%s\" (a version number)", v);
-		} else if ((m = opt_value(argc, argv, &i, "--timestamp", &v)) != 0) {
+		} else if ((m = cli_opt_value(argc, argv, &i, "--timestamp", &v)) != 0) {
 			if (m < 0)
 				return usage_error("scan", "%s needs a value", "--timestamp");
 			if (!parse_timestamp_arg(v, &ts_ms))
@@ -503,19 +470,19 @@ cmd_scan(int argc, char **argv)
 								   "invalid --timestamp \"%s\" (ISO 8601 like "
 								   "2024-01-02T03:04:05Z, or epoch milliseconds)", v);
 			has_ts = true;
-		} else if ((m = opt_value(argc, argv, &i, "--columns", &v)) != 0) {
+		} else if ((m = cli_opt_value(argc, argv, &i, "--columns", &v)) != 0) {
 			if (m < 0)
 				return usage_error("scan", "%s needs a value", "--columns");
 			columns = v;
-		} else if ((m = opt_value(argc, argv, &i, "--output", &v)) != 0) {
+		} else if ((m = cli_opt_value(argc, argv, &i, "--output", &v)) != 0) {
 			if (m < 0)
 				return usage_error("scan", "%s needs a value", "--output");
 			output = v;
-		} else if ((m = opt_value(argc, argv, &i, "--format", &v)) != 0) {
+		} else if ((m = cli_opt_value(argc, argv, &i, "--format", &v)) != 0) {
 			if (m < 0)
 				return usage_error("scan", "%s needs a value", "--format");
 			format = v;
-		} else if ((m = opt_value(argc, argv, &i, "--limit", &v)) != 0) {
+		} else if ((m = cli_opt_value(argc, argv, &i, "--limit", &v)) != 0) {
 			if (m < 0)
 				return usage_error("scan", "%s needs a value", "--limit");
 			if (!parse_count(v, 0, &limit))
@@ -877,16 +844,16 @@ cmd_history(int argc, char **argv)
 	int64_t limit = -1;
 	for (int i = 1; i < argc; i++) {
 		int m;
-		if (is_help(argv[i])) {
+		if (cli_is_help(argv[i])) {
 			fputs(history_help, stdout);
 			return LK_EXIT_OK;
 		}
-		if ((m = opt_value(argc, argv, &i, "--limit", &v)) != 0) {
+		if ((m = cli_opt_value(argc, argv, &i, "--limit", &v)) != 0) {
 			if (m < 0)
 				return usage_error("history", "%s needs a value", "--limit");
 			if (!parse_count(v, 0, &limit))
 				return usage_error("history", "invalid --limit \"%s\"", v);
-		} else if ((m = opt_value(argc, argv, &i, "--format", &v)) != 0) {
+		} else if ((m = cli_opt_value(argc, argv, &i, "--format", &v)) != 0) {
 			if (m < 0)
 				return usage_error("history", "%s needs a value", "--format");
 			format = v;
@@ -968,29 +935,29 @@ cmd_changes(int argc, char **argv)
 	int64_t from = -1, to = -1, limit = -1;
 	for (int i = 1; i < argc; i++) {
 		int m;
-		if (is_help(argv[i])) {
+		if (cli_is_help(argv[i])) {
 			fputs(changes_help, stdout);
 			return LK_EXIT_OK;
 		}
-		if ((m = opt_value(argc, argv, &i, "--from", &v)) != 0) {
+		if ((m = cli_opt_value(argc, argv, &i, "--from", &v)) != 0) {
 			if (m < 0)
 				return usage_error("changes", "%s needs a value", "--from");
 			if (!parse_count(v, 0, &from))
 				return usage_error("changes", "invalid --from \"%s\" (a version number)", v);
-		} else if ((m = opt_value(argc, argv, &i, "--to", &v)) != 0) {
+		} else if ((m = cli_opt_value(argc, argv, &i, "--to", &v)) != 0) {
 			if (m < 0)
 				return usage_error("changes", "%s needs a value", "--to");
 			if (!parse_count(v, 0, &to))
 				return usage_error("changes", "invalid --to \"%s\" (a version number)", v);
-		} else if ((m = opt_value(argc, argv, &i, "--output", &v)) != 0) {
+		} else if ((m = cli_opt_value(argc, argv, &i, "--output", &v)) != 0) {
 			if (m < 0)
 				return usage_error("changes", "%s needs a value", "--output");
 			output = v;
-		} else if ((m = opt_value(argc, argv, &i, "--format", &v)) != 0) {
+		} else if ((m = cli_opt_value(argc, argv, &i, "--format", &v)) != 0) {
 			if (m < 0)
 				return usage_error("changes", "%s needs a value", "--format");
 			format = v;
-		} else if ((m = opt_value(argc, argv, &i, "--limit", &v)) != 0) {
+		} else if ((m = cli_opt_value(argc, argv, &i, "--limit", &v)) != 0) {
 			if (m < 0)
 				return usage_error("changes", "%s needs a value", "--limit");
 			if (!parse_count(v, 0, &limit))
@@ -1078,7 +1045,7 @@ cli_delta_main(int argc, char **argv)
 		return LK_EXIT_USAGE;
 	}
 	const char *cmd = argv[1];
-	if (is_help(cmd) || !strcmp(cmd, "help")) {
+	if (cli_is_help(cmd) || !strcmp(cmd, "help")) {
 		fputs(delta_help, stdout);
 		return LK_EXIT_OK;
 	}

@@ -24,20 +24,12 @@
 #include "delta/maintenance.h"
 #include "storage/storage.h"
 
-static void
-print_error(const lk_error *err)
-{
-	fprintf(stderr, "lakesync: %s\n", err->msg[0] ? err->msg : "unknown error");
-	if (err->where[0])
-		fprintf(stderr, "  where: %s\n", err->where);
-}
-
 static int
 fail(lk_error *err)
 {
 	if (err->code == LK_OK)
 		err->code = LK_ERR_INTERNAL;
-	print_error(err);
+	cli_print_error(err);
 	return cli_exit_for(err);
 }
 
@@ -50,33 +42,8 @@ usage_error(const char *cmd, const char *fmt, const char *arg)
 	return LK_EXIT_USAGE;
 }
 
-static bool
-is_help(const char *a)
-{
-	return !strcmp(a, "--help") || !strcmp(a, "-h");
-}
-
 /* `--name value` or `--name=value`: 1 matched (value set), 0 not this
  * option, -1 value missing. */
-static int
-opt_value(int argc, char **argv, int *i, const char *name, const char **val)
-{
-	size_t n = strlen(name);
-	const char *a = argv[*i];
-	if (strncmp(a, name, n) != 0)
-		return 0;
-	if (a[n] == '=') {
-		*val = a + n + 1;
-		return 1;
-	}
-	if (a[n] != '\0')
-		return 0;
-	if (*i + 1 >= argc)
-		return -1;
-	*val = argv[++*i];
-	return 1;
-}
-
 static bool
 parse_int(const char *s, int64_t min, int64_t *out)
 {
@@ -153,10 +120,10 @@ cmd_checkpoint(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *v;
 		int r;
-		if (is_help(argv[i])) {
+		if (cli_is_help(argv[i])) {
 			fputs(checkpoint_help, stdout);
 			return LK_EXIT_OK;
-		} else if ((r = opt_value(argc, argv, &i, "--version", &v)) != 0) {
+		} else if ((r = cli_opt_value(argc, argv, &i, "--version", &v)) != 0) {
 			if (r < 0 || !parse_int(v, 0, &version))
 				return usage_error("checkpoint", "--version needs a version number, not \"%s\"",
 								   r < 0 ? "" : v);
@@ -213,14 +180,14 @@ cmd_optimize(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *v;
 		int r;
-		if (is_help(argv[i])) {
+		if (cli_is_help(argv[i])) {
 			fputs(optimize_help, stdout);
 			return LK_EXIT_OK;
-		} else if ((r = opt_value(argc, argv, &i, "--target-size", &v)) != 0) {
+		} else if ((r = cli_opt_value(argc, argv, &i, "--target-size", &v)) != 0) {
 			if (r < 0 || !parse_size(v, &o.target_size))
 				return usage_error("optimize", "--target-size needs a size such as 128MiB, "
 											   "not \"%s\"", r < 0 ? "" : v);
-		} else if ((r = opt_value(argc, argv, &i, "--min-files", &v)) != 0) {
+		} else if ((r = cli_opt_value(argc, argv, &i, "--min-files", &v)) != 0) {
 			if (r < 0 || !parse_int(v, 1, &o.min_files))
 				return usage_error("optimize", "--min-files needs a positive number, not \"%s\"",
 								   r < 0 ? "" : v);
@@ -298,10 +265,10 @@ cmd_vacuum(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *v;
 		int r;
-		if (is_help(argv[i])) {
+		if (cli_is_help(argv[i])) {
 			fputs(vacuum_help, stdout);
 			return LK_EXIT_OK;
-		} else if ((r = opt_value(argc, argv, &i, "--retention-hours", &v)) != 0) {
+		} else if ((r = cli_opt_value(argc, argv, &i, "--retention-hours", &v)) != 0) {
 			char *end;
 			errno = 0;
 			double h = r < 0 ? -1 : strtod(v, &end);

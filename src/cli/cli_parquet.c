@@ -27,14 +27,6 @@
 
 /* ---- shared helpers ----------------------------------------------------- */
 
-static void
-print_error(const lk_error *err)
-{
-	fprintf(stderr, "lakesync: %s\n", err->msg[0] ? err->msg : "unknown error");
-	if (err->where[0])
-		fprintf(stderr, "  where: %s\n", err->where);
-}
-
 /* Make sure the message names the file, then print it; returns the exit
  * code for the error. */
 static int
@@ -44,7 +36,7 @@ fail_file(lk_error *err, const char *path)
 		lk_error_add_where(err, "file \"%s\"", path);
 	if (err->code == LK_OK)
 		err->code = LK_ERR_INTERNAL;
-	print_error(err);
+	cli_print_error(err);
 	return cli_exit_for(err);
 }
 
@@ -60,25 +52,6 @@ usage_error(const char *cmd, const char *fmt, const char *arg)
 /* `--name value` or `--name=value`: if argv[*i] is option `name`, set *val
  * and advance *i past its value. Returns 1 matched, 0 not this option, -1
  * missing value. */
-static int
-opt_value(int argc, char **argv, int *i, const char *name, const char **val)
-{
-	size_t n = strlen(name);
-	const char *a = argv[*i];
-	if (strncmp(a, name, n) != 0)
-		return 0;
-	if (a[n] == '=') {
-		*val = a + n + 1;
-		return 1;
-	}
-	if (a[n] != '\0')
-		return 0;
-	if (*i + 1 >= argc)
-		return -1;
-	*val = argv[++*i];
-	return 1;
-}
-
 static bool
 parse_count(const char *s, int64_t min, int64_t *out)
 {
@@ -89,12 +62,6 @@ parse_count(const char *s, int64_t min, int64_t *out)
 		return false;
 	*out = v;
 	return true;
-}
-
-static bool
-is_help(const char *a)
-{
-	return !strcmp(a, "--help") || !strcmp(a, "-h");
 }
 
 static pq_reader *
@@ -202,7 +169,7 @@ cmd_schema(int argc, char **argv)
 {
 	const char *path = NULL;
 	for (int i = 1; i < argc; i++) {
-		if (is_help(argv[i])) {
+		if (cli_is_help(argv[i])) {
 			fputs(schema_help, stdout);
 			return LK_EXIT_OK;
 		}
@@ -252,7 +219,7 @@ cmd_schema(int argc, char **argv)
 	lk_arena_free(&a);
 	pq_reader_free(r);
 	if (!ok) {
-		print_error(&err);
+		cli_print_error(&err);
 		return cli_exit_for(&err);
 	}
 	return LK_EXIT_OK;
@@ -283,20 +250,20 @@ cmd_cat(int argc, char **argv)
 	int64_t limit = -1;
 	for (int i = 1; i < argc; i++) {
 		int m;
-		if (is_help(argv[i])) {
+		if (cli_is_help(argv[i])) {
 			fputs(cat_help, stdout);
 			return LK_EXIT_OK;
 		}
-		if ((m = opt_value(argc, argv, &i, "--format", &v)) != 0) {
+		if ((m = cli_opt_value(argc, argv, &i, "--format", &v)) != 0) {
 			if (m < 0)
 				return usage_error("cat", "%s needs a value", "--format");
 			format = v;
-		} else if ((m = opt_value(argc, argv, &i, "--limit", &v)) != 0) {
+		} else if ((m = cli_opt_value(argc, argv, &i, "--limit", &v)) != 0) {
 			if (m < 0)
 				return usage_error("cat", "%s needs a value", "--limit");
 			if (!parse_count(v, 0, &limit))
 				return usage_error("cat", "invalid --limit \"%s\"", v);
-		} else if ((m = opt_value(argc, argv, &i, "--columns", &v)) != 0) {
+		} else if ((m = cli_opt_value(argc, argv, &i, "--columns", &v)) != 0) {
 			if (m < 0)
 				return usage_error("cat", "%s needs a value", "--columns");
 			columns = v;
@@ -389,7 +356,7 @@ cmd_cat(int argc, char **argv)
 	int rc = LK_EXIT_OK;
 	if (!ok) {
 		if (err.code == LK_ERR_IO && !err.where[0] && strstr(err.msg, "standard output")) {
-			print_error(&err);
+			cli_print_error(&err);
 			rc = cli_exit_for(&err);
 		} else {
 			fflush(stdout);
@@ -429,16 +396,16 @@ cmd_copy(int argc, char **argv)
 	bool cut_rows = false;
 	for (int i = 1; i < argc; i++) {
 		int m;
-		if (is_help(argv[i])) {
+		if (cli_is_help(argv[i])) {
 			fputs(copy_help, stdout);
 			return LK_EXIT_OK;
 		}
-		if ((m = opt_value(argc, argv, &i, "--compression", &v)) != 0) {
+		if ((m = cli_opt_value(argc, argv, &i, "--compression", &v)) != 0) {
 			if (m < 0)
 				return usage_error("copy", "%s needs a value", "--compression");
 			if (!pq_codec_parse(v, &opt.codec))
 				return usage_error("copy", "unknown compression \"%s\"", v);
-		} else if ((m = opt_value(argc, argv, &i, "--row-group-rows", &v)) != 0) {
+		} else if ((m = cli_opt_value(argc, argv, &i, "--row-group-rows", &v)) != 0) {
 			int64_t n;
 			if (m < 0)
 				return usage_error("copy", "%s needs a value", "--row-group-rows");
@@ -446,7 +413,7 @@ cmd_copy(int argc, char **argv)
 				return usage_error("copy", "invalid --row-group-rows \"%s\"", v);
 			opt.row_group_rows = n;
 			cut_rows = true;
-		} else if ((m = opt_value(argc, argv, &i, "--page-version", &v)) != 0) {
+		} else if ((m = cli_opt_value(argc, argv, &i, "--page-version", &v)) != 0) {
 			if (m < 0)
 				return usage_error("copy", "%s needs a value", "--page-version");
 			if (strcmp(v, "1") && strcmp(v, "2"))
@@ -489,7 +456,7 @@ cmd_copy(int argc, char **argv)
 	if (!tmp) {
 		pq_reader_free(r);
 		lk_error_set(&err, LK_ERR_NOMEM, "out of memory");
-		print_error(&err);
+		cli_print_error(&err);
 		return cli_exit_for(&err);
 	}
 	snprintf(tmp, tl, "%s.tmp", out_path);
@@ -566,7 +533,7 @@ cli_parquet_main(int argc, char **argv)
 		return LK_EXIT_USAGE;
 	}
 	const char *cmd = argv[1];
-	if (is_help(cmd) || !strcmp(cmd, "help")) {
+	if (cli_is_help(cmd) || !strcmp(cmd, "help")) {
 		fputs(parquet_help, stdout);
 		return LK_EXIT_OK;
 	}

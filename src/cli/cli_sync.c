@@ -69,26 +69,6 @@ usage_error(const char *fmt, const char *arg)
 	return LK_EXIT_USAGE;
 }
 
-/* `--name value` or `--name=value` (see cli_parquet.c). */
-static int
-opt_value(int argc, char **argv, int *i, const char *name, const char **val)
-{
-	size_t n = strlen(name);
-	const char *a = argv[*i];
-	if (strncmp(a, name, n) != 0)
-		return 0;
-	if (a[n] == '=') {
-		*val = a + n + 1;
-		return 1;
-	}
-	if (a[n] != '\0')
-		return 0;
-	if (*i + 1 >= argc)
-		return -1;
-	*val = argv[++*i];
-	return 1;
-}
-
 /* "128M", "64k", "1G", "1000" → bytes; false if malformed or ≤ 0. */
 static bool
 parse_size(const char *s, int64_t *out)
@@ -146,14 +126,6 @@ install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-static void
-print_error(const lk_error *err)
-{
-	fprintf(stderr, "lakesync: %s\n", err->msg[0] ? err->msg : "unknown error");
-	if (err->where[0])
-		fprintf(stderr, "  where: %s\n", err->where);
-}
-
 int
 cli_sync_main(int argc, char **argv)
 {
@@ -184,7 +156,7 @@ cli_sync_main(int argc, char **argv)
 			continue;
 		}
 #define OPT(name)                                                       \
-	((m = opt_value(argc, argv, &i, name, &v)) < 0                      \
+	((m = cli_opt_value(argc, argv, &i, name, &v)) < 0                      \
 		 ? (rc = usage_error("%s needs a value", name), true)           \
 		 : m == 1)
 		if (OPT("--source")) {
@@ -241,7 +213,7 @@ cli_sync_main(int argc, char **argv)
 	lk_error_clear(&err);
 	if (drop) {
 		rc = sy_capture_drop(o.source, o.pipeline, &err) ? LK_EXIT_OK
-														 : (print_error(&err), cli_exit_for(&err));
+														 : (cli_print_error(&err), cli_exit_for(&err));
 		free(tables);
 		return rc;
 	}
@@ -265,13 +237,13 @@ cli_sync_main(int argc, char **argv)
 	if (!ok) {
 		if (err.code == LK_OK)
 			err.code = LK_ERR_INTERNAL;
-		print_error(&err);
+		cli_print_error(&err);
 		return cli_exit_for(&err);
 	}
 	if (res.tables_failed) {
 		fprintf(stderr, "lakesync: %d table%s stopped by an error\n", res.tables_failed,
 				res.tables_failed > 1 ? "s" : "");
-		print_error(&res.table_error);
+		cli_print_error(&res.table_error);
 		rc = cli_exit_for(&res.table_error);
 		return rc == LK_EXIT_OK ? LK_EXIT_ERROR : rc;
 	}

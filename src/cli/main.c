@@ -50,6 +50,39 @@ cli_exit_for(const lk_error *err)
 	}
 }
 
+void
+cli_print_error(const lk_error *err)
+{
+	fprintf(stderr, "lakesync: %s\n", err->msg[0] ? err->msg : "unknown error");
+	if (err->where[0])
+		fprintf(stderr, "  where: %s\n", err->where);
+}
+
+bool
+cli_is_help(const char *a)
+{
+	return !strcmp(a, "--help") || !strcmp(a, "-h");
+}
+
+int
+cli_opt_value(int argc, char **argv, int *i, const char *name, const char **val)
+{
+	size_t n = strlen(name);
+	const char *a = argv[*i];
+	if (strncmp(a, name, n) != 0)
+		return 0;
+	if (a[n] == '=') {
+		*val = a + n + 1;
+		return 1;
+	}
+	if (a[n] != '\0')
+		return 0;
+	if (*i + 1 >= argc)
+		return -1;
+	*val = argv[++*i];
+	return 1;
+}
+
 int
 main(int argc, char **argv)
 {
