@@ -31,6 +31,10 @@ if ! drv "append table=$t n=3 rows=4 app=a del=3 interval=4" >"$tmp/init.out" 2>
 	echo "FAIL delta-crash/setup"; cat "$tmp/init.out" "$tmp/verify.out" | tail -20; exit 1
 fi
 killed=0 finished=0 fail=0
+# Kill moments are drawn from [0, window) ms; the window follows how long
+# runs take on this machine (shrinks after a run that finished first, grows
+# after a kill), so kills land inside runs on fast and slow machines alike.
+window=200
 declare -A kinds=()
 start=$SECONDS
 for i in $(seq 1 "$TRIALS"); do
@@ -45,11 +49,13 @@ for i in $(seq 1 "$TRIALS"); do
 	kinds[$kind]=$((${kinds[$kind]:-0} + 1))
 	LAKESYNC_DELTA_DRIVER="$mode" setsid "$bin" --filter driver/run >"$tmp/run.out" 2>&1 &
 	pid=$!
-	sleep "$(printf '0.%03d' $((RANDOM % 200)))"
+	sleep "$(printf '0.%03d' $((RANDOM % window)))"
 	if kill -KILL -- "-$pid" 2>/dev/null; then
 		killed=$((killed + 1))
+		window=$(( window * 5 / 4 > 900 ? 900 : window * 5 / 4 ))
 	else
 		finished=$((finished + 1))
+		window=$(( window * 3 / 4 < 8 ? 8 : window * 3 / 4 ))
 	fi
 	wait "$pid" 2>/dev/null
 	if ! verify; then
