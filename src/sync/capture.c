@@ -280,16 +280,17 @@ replay_one(void *arg, uint32_t subxid, const uint8_t *msg, size_t len, lk_error 
 	return apply_change(c, &m, err);
 }
 
-/* Tables past their size/age budget commit (at a boundary only). */
+/* Tables past their size/age budget commit (at a boundary only); drained:
+ * the stream has nothing more buffered (sy_table_should_commit). */
 static void
-commit_due(cap *c, bool all)
+commit_due(cap *c, bool all, bool drained)
 {
 	int64_t now = mono_ms();
 	for (int i = 0; i < c->n; i++) {
 		sy_table *t = c->tables[i];
 		if (t->state == SY_ERROR || t->pending_rows == 0)
 			continue;
-		if (!all && !sy_table_should_commit(t, now))
+		if (!all && !sy_table_should_commit(t, now, drained))
 			continue;
 		lk_error e;
 		uint64_t lsn = t->first_pending_lsn;
@@ -298,6 +299,19 @@ commit_due(cap *c, bool all)
 		if (!sy_table_commit(t, &e))
 			fail_table(c, t, &e, lsn);
 	}
+}
+
+/* Some table would commit if the stream were drained. */
+static bool
+early_due(cap *c)
+{
+	int64_t now = mono_ms();
+	for (int i = 0; i < c->n; i++) {
+		sy_table *t = c->tables[i];
+		if (t->state != SY_ERROR && sy_table_should_commit(t, now, true))
+			return true;
+	}
+	return false;
 }
 
 static bool
@@ -538,9 +552,12 @@ stream_loop(cap *c, bool *lost, lk_error *err)
 		if (all_failed(c))
 			return true;
 
+		/* a table old enough for an early commit: only look at what is
+		 * already buffered, and commit when that is nothing */
+		bool early = !c->in_txn && early_due(c);
 		pgr_msg msg;
 		pthread_mutex_lock(&c->mu);
-		pgr_result r = pgr_next(c->stream, c->in_txn ? 500 : 100, &msg, err);
+		pgr_result r = pgr_next(c->stream, c->in_txn ? 500 : early ? 0 : 100, &msg, err);
 		c->last_io_ms = mono_ms();
 		pthread_mutex_unlock(&c->mu);
 		if (r == PGR_ERROR) {
@@ -575,7 +592,7 @@ stream_loop(cap *c, bool *lost, lk_error *err)
 			}
 		}
 		if (!c->in_txn) {
-			commit_due(c, false);
+			commit_due(c, false, r == PGR_TIMEOUT);
 			if (!send_feedback(c, false, err)) {
 				*lost = true;
 				return false;
@@ -945,7 +962,7 @@ sy_capture_run(const sy_capture_options *o, sy_capture_result *res, lk_error *er
 				/* caught up, stopped, or every table failed: commit what is
 				 * complete, confirm it */
 				if (!c->in_txn)
-					commit_due(c, true);
+					commit_due(c, true, true);
 				lk_error fe;
 				if (c->stream && !send_feedback(c, true, &fe))
 					lk_warn("could not send the last feedback: %s", fe.msg);

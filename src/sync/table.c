@@ -64,6 +64,7 @@ sy_table_config_init(sy_table_config *c)
 	memset(c, 0, sizeof(*c));
 	c->flush_bytes = INT64_C(128) << 20;
 	c->flush_interval_ms = 1000;
+	c->early_flush_ms = 200;
 	c->batch_bytes = INT64_C(16) << 20;
 	c->row_group_rows = 0;
 	c->toast_cache_bytes = (size_t) 64 << 20;
@@ -1011,12 +1012,16 @@ sy_table_finish_commit(sy_table *t, dl_commit *c, int64_t version, lk_error *err
 }
 
 bool
-sy_table_should_commit(const sy_table *t, int64_t now_ms)
+sy_table_should_commit(const sy_table *t, int64_t now_ms, bool drained)
 {
 	if (t->pending_rows == 0)
 		return false;
+	int64_t age = now_ms - t->pending_since_ms;
+	int early = t->cfg.early_flush_ms;
+	if (early > t->cfg.flush_interval_ms)
+		early = t->cfg.flush_interval_ms;
 	return t->pending_bytes >= t->cfg.flush_bytes ||
-		   now_ms - t->pending_since_ms >= t->cfg.flush_interval_ms;
+		   age >= t->cfg.flush_interval_ms || (drained && age >= early);
 }
 
 bool

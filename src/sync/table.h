@@ -56,6 +56,9 @@ const char *sy_state_name(sy_state s);
 typedef struct sy_table_config {
 	int64_t flush_bytes;        /* commit past this many pending bytes (128 MiB) */
 	int flush_interval_ms;      /* ... or when the oldest pending row is this old (1000) */
+	int early_flush_ms;         /* ... or, once the stream is drained (nothing
+								 * more buffered), when it is this old (200;
+								 * capped by flush_interval_ms) */
 	int64_t batch_bytes;        /* write the batch to Parquet past this (16 MiB) */
 	int64_t row_group_rows;     /* Parquet row group size (0 = writer default) */
 	size_t toast_cache_bytes;   /* last-image cache per table (64 MiB; 0 = off) */
@@ -223,8 +226,11 @@ bool sy_table_delete(sy_table *t, sy_txn *tx, const pgo_delete *m,
 					 lk_error *err);
 bool sy_table_truncate(sy_table *t, sy_txn *tx, lk_error *err);
 
-/* True when pending rows should be committed now (size or age budget). */
-bool sy_table_should_commit(const sy_table *t, int64_t now_ms);
+/* True when pending rows should be committed now (size or age budget).
+ * drained: the stream has nothing more buffered, so the earlier age bound
+ * early_flush_ms applies (commit as soon as the reader is caught up,
+ * instead of waiting for the interval under a steady trickle). */
+bool sy_table_should_commit(const sy_table *t, int64_t now_ms, bool drained);
 
 /* At a transaction boundary: commit every pending row to Delta with txn
  * version = last_pending_lsn (nothing to do without pending rows).  On

@@ -360,12 +360,12 @@ Test(sytable, snapshot_then_changes_exact_history)
 	cr_assert(sy_table_truncate(&t, &tx2, &err));
 	ins(&t, &tx2, "5", "five", NULL, NULL);
 	cr_assert_eq(t.last_pending_lsn, 0x3000);
-	cr_assert(sy_table_should_commit(&t, INT64_MAX / 2), "age budget");
+	cr_assert(sy_table_should_commit(&t, INT64_MAX / 2, false), "age budget");
 	cr_assert(sy_table_commit(&t, &err), "%s", err.msg);
 	cr_assert_eq(t.version, 0x3000);
 	cr_assert_eq(t.pending_rows, 0);
 	cr_assert_eq(t.rows_committed, 7);
-	cr_assert_not(sy_table_should_commit(&t, INT64_MAX / 2));
+	cr_assert_not(sy_table_should_commit(&t, INT64_MAX / 2, false));
 	sy_table_free(&t);
 
 	char *d = dump(table_dir());
@@ -693,4 +693,33 @@ Test(sytable, failure_without_rows_of_its_own_keeps_every_earlier_row)
 	cr_assert_str_eq(d, "insert 1 a - - @4096 #0 x1\n"
 						"insert 2 b - - @8192 #0 x2\n");
 	free(d);
+}
+
+Test(sync_table, early_commit_when_drained)
+{
+	sy_table t;
+	memset(&t, 0, sizeof(t));
+	sy_table_config_init(&t.cfg);
+	t.pending_rows = 10;
+	t.pending_bytes = 1000;
+	t.pending_since_ms = 10000;
+	/* younger than the early bound: never */
+	cr_assert_not(sy_table_should_commit(&t, 10199, true));
+	/* old enough, but more is buffered: wait for the interval */
+	cr_assert_not(sy_table_should_commit(&t, 10200, false));
+	cr_assert(sy_table_should_commit(&t, 10200, true));
+	cr_assert(sy_table_should_commit(&t, 11000, false));
+	cr_assert_not(sy_table_should_commit(&t, 10999, false));
+	/* the early bound never exceeds the interval */
+	t.cfg.flush_interval_ms = 100;
+	cr_assert(sy_table_should_commit(&t, 10100, false));
+	t.cfg.flush_interval_ms = 1000;
+	t.cfg.early_flush_ms = 5000;
+	cr_assert(sy_table_should_commit(&t, 11000, true));
+	cr_assert_not(sy_table_should_commit(&t, 10999, true));
+	/* size budget regardless of age */
+	t.pending_bytes = t.cfg.flush_bytes;
+	cr_assert(sy_table_should_commit(&t, 10000, false));
+	t.pending_rows = 0;
+	cr_assert_not(sy_table_should_commit(&t, 99999, true));
 }
