@@ -130,6 +130,10 @@ typedef struct ctx {
 	/* target columns (after the last load/apply) */
 	pgl_column *cols;
 	int ncols;
+	/* secondary indexes of the old target rebuilt on the shadow (snapshot
+	 * load): renamed to their old names in the swap */
+	const char **idx_tmp, **idx_name;
+	int nidx;
 	/* state row */
 	bool has_state;
 	int64_t state_version;
@@ -932,6 +936,74 @@ append_state_upsert(ctx *x, lk_buf *b, int64_t version, const char *schema_strin
 	lk_buf_free(&pk);
 }
 
+/* The old target's secondary indexes (every index but the primary key),
+ * built on the shadow under temporary names before the swap, which renames
+ * them back: readers never wait for an index build, and an index an
+ * operator added to the synced table survives a refresh.  An index the new
+ * schema cannot carry (a column gone) is left out with a warning. */
+static bool
+copy_indexes(ctx *x, lk_error *err)
+{
+	x->nidx = 0;
+	char *sql = lk_arena_sprintf(
+		x->cur,
+		"SELECT i.relname, pg_get_indexdef(i.oid), quote_ident(n.nspname) || '.' || "
+		"quote_ident(t.relname), x.indisunique, quote_ident(i.relname) FROM pg_index x "
+		"JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
+		"JOIN pg_namespace n ON n.oid = t.relnamespace "
+		"WHERE n.nspname = %s AND t.relname = %s AND NOT x.indisprimary ORDER BY i.relname",
+		lit(x, x->t.schema), lit(x, x->t.name));
+	PGresult *r = query_sql(x, sql, "could not read the target's indexes", err);
+	if (!r)
+		return false;
+	int n = PQntuples(r);
+	x->idx_tmp = lk_arena_zalloc(x->cur, sizeof(char *) * (size_t) (n + 1));
+	x->idx_name = lk_arena_zalloc(x->cur, sizeof(char *) * (size_t) (n + 1));
+	bool ok = true;
+	for (int i = 0; i < n && ok; i++) {
+		const char *name = PQgetvalue(r, i, 0), *def = PQgetvalue(r, i, 1);
+		const char *qtab = PQgetvalue(r, i, 2);
+		/* pg_get_indexdef: CREATE [UNIQUE ]INDEX name ON [ONLY ]schema.table USING ... */
+		const char *head = PQgetvalue(r, i, 3)[0] == 't' ? "CREATE UNIQUE INDEX " : "CREATE INDEX ";
+		const char *qname = PQgetvalue(r, i, 4);     /* as pg_get_indexdef spells it */
+		const char *p = def;
+		size_t hl = strlen(head), nl = strlen(qname), tl = strlen(qtab);
+		bool match = strncmp(p, head, hl) == 0 && strncmp(p + hl, qname, nl) == 0 &&
+					 strncmp(p + hl + nl, " ON ", 4) == 0;
+		if (match) {
+			p += hl + nl + 4;
+			if (strncmp(p, "ONLY ", 5) == 0)
+				p += 5;
+			match = strncmp(p, qtab, tl) == 0 && strncmp(p + tl, " USING ", 7) == 0;
+			p += tl;
+		}
+		if (!match) {
+			lk_warn("synced-table %s: index %s is not carried over (unexpected definition: %s)",
+					x->qtarget, name, def);
+			continue;
+		}
+		const char *tmp = lk_arena_sprintf(x->cur, "lakesync_ix_%08x_%d", fnv32(x->qtarget),
+										   x->nidx);
+		sql = lk_arena_sprintf(x->cur, "%s%s ON %s%s", head, tmp, x->qshadow, p);
+		lk_error e;
+		if (!run_sql(x, sql, "could not build an index", &e)) {
+			if (pgc_is_broken(x->c)) {
+				*err = e;
+				ok = false;
+				break;
+			}
+			lk_warn("synced-table %s: index %s is not carried over: %s", x->qtarget, name,
+					e.msg);
+			continue;
+		}
+		x->idx_tmp[x->nidx] = tmp;
+		x->idx_name[x->nidx] = lk_arena_strdup(x->cur, name);
+		x->nidx++;
+	}
+	PQclear(r);
+	return ok;
+}
+
 /* One transaction: readers see the old table or the new one. */
 static bool
 swap_in(ctx *x, int64_t version, const char *schema_string, lk_error *err)
@@ -968,6 +1040,9 @@ swap_in(ctx *x, int64_t version, const char *schema_string, lk_error *err)
 			lk_buf_printf(&b, "ALTER TABLE %s RENAME CONSTRAINT %s TO %s;\n", x->qtarget,
 						  ident(x, x->pk_name),
 						  ident(x, lk_arena_sprintf(x->cur, "%s_pkey", x->t.name)));
+		for (int i = 0; i < x->nidx; i++)
+			lk_buf_printf(&b, "ALTER INDEX %s.%s RENAME TO %s;\n", ident(x, x->t.schema),
+						  ident(x, x->idx_tmp[i]), ident(x, x->idx_name[i]));
 		if (owner)
 			lk_buf_printf(&b, "ALTER TABLE %s OWNER TO %s;\n", x->qtarget, owner);
 		if (grants.len)
@@ -1144,6 +1219,9 @@ load_snapshot(ctx *x, const dl_snapshot *snap, sy_result *res, lk_error *err)
 		ok = dedup_shadow(x, err);
 	if (ok && x->npk)
 		ok = add_primary_key(x, snap->version, err);
+	x->nidx = 0;
+	if (ok && exists)
+		ok = copy_indexes(x, err);
 	double t_key = mono_ms();
 	if (ok) {
 		char *sql = lk_arena_sprintf(x->cur, "ANALYZE %s", x->qshadow);

@@ -156,6 +156,11 @@ same t_cdf "unchanged after refused writes"
 
 # a snapshot refresh swaps in a new table and keeps the grants and owner
 lk_psql -q -c "CREATE ROLE owner2; ALTER TABLE t_cdf OWNER TO owner2; GRANT SELECT ON t_cdf TO app"
+# secondary indexes an operator added survive the refresh (an index on a
+# column the new schema still has, a partial unique expression index with a
+# name that needs quoting)
+lk_psql -q -c "CREATE INDEX t_cdf_extra ON t_cdf (extra); CREATE UNIQUE INDEX \"T cdf Uq\" ON t_cdf ((id * 2)) WHERE id > 0"
+idx_before=$(lk_psql -At -c "SELECT indexname || ': ' || regexp_replace(indexdef, 'INDEX \S+ ON', 'INDEX ON') FROM pg_indexes WHERE tablename = 't_cdf' ORDER BY 1")
 oid1=$(lk_psql -At -c "SELECT 't_cdf'::regclass::oid")
 "$bin" synced-table --source "$work/t_cdf" --target "$dsn" --table public.t_cdf --mode snapshot \
 	--primary-key id >"$work/snap.log" 2>&1 || bad "snapshot refresh: $(cat "$work/snap.log")"
@@ -170,6 +175,10 @@ lk_psql -At -c "SELECT conname FROM pg_constraint WHERE conrelid = 't_cdf'::regc
 	grep -qx t_cdf_pkey && ok "primary key t_cdf_pkey" || bad "no primary key t_cdf_pkey"
 lk_psql -At -c "SELECT tgname FROM pg_trigger WHERE tgrelid = 't_cdf'::regclass" |
 	grep -qx lakesync_read_only && ok "guard trigger on the new table" || bad "no guard trigger"
+idx_after=$(lk_psql -At -c "SELECT indexname || ': ' || regexp_replace(indexdef, 'INDEX \S+ ON', 'INDEX ON') FROM pg_indexes WHERE tablename = 't_cdf' ORDER BY 1")
+[ "$idx_before" = "$idx_after" ] && [ "$(echo "$idx_after" | wc -l)" = 3 ] &&
+	ok "secondary indexes kept with their names and definitions" ||
+	bad "indexes changed by the refresh: before [$idx_before] after [$idx_after]"
 
 # time travel: --as-of an earlier version into another table
 v_old=$(ls "$work"/t_dv.expect.* | sed 's/.*\.//' | sort -n | sed -n 3p)
