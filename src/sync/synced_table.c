@@ -1673,11 +1673,53 @@ sy_synced_table_run(const sy_options *o, sy_result *res, lk_error *err)
 	if (ok && o->mode != SY_MODE_SNAPSHOT) {
 		int64_t loaded = res->rows_loaded;
 		bool snapshot_loaded = res->snapshot_loaded;
-		ok = follow(&x, res, err);
+		int backoff = 1000;
+		for (;;) {
+			ok = follow(&x, res, err);
+			/* continuous: a lost connection is not the end; the state row
+			 * says which version the target holds (its transaction either
+			 * committed or not), so reconnect and go on from there */
+			if (ok || o->mode != SY_MODE_CONTINUOUS || stopped(o) || !pgc_is_broken(x.c))
+				break;
+			bool back = false;
+			while (!stopped(o)) {
+				lk_warn("synced-table %s: connection lost (%s); reconnecting in %d s",
+						x.qtarget, err->msg, backoff / 1000);
+				pgc_close(x.c);
+				x.c = NULL;
+				for (int waited = 0; waited < backoff && !stopped(o); waited += 50)
+					sleep_ms(50);
+				if (stopped(o))
+					break;
+				backoff = backoff < 30000 ? backoff * 2 : 30000;
+				lk_error e;
+				x.c = pgc_connect(o->target_dsn, false, &e);
+				if (x.c && setup_state(&x, &e) && lock_target(&x, &e) && read_state(&x, &e)) {
+					back = true;
+					break;
+				}
+				*err = e;
+				if (x.c && !pgc_is_broken(x.c))
+					break;      /* the server answered: a real error */
+			}
+			if (!back) {
+				ok = stopped(o);    /* stopped while waiting: a clean stop */
+				break;
+			}
+			if (!x.has_state) {
+				ok = lk_error_set(err, LK_ERR_INVALID, "%s lost its lakesync.synced_tables row "
+													   "while reconnecting: --mode snapshot "
+													   "reloads it", x.qtarget);
+				break;
+			}
+			lk_info("synced-table %s: reconnected; resuming after version %" PRId64, x.qtarget,
+					x.state_version);
+			backoff = 1000;
+		}
 		res->rows_loaded = loaded;
 		res->snapshot_loaded = snapshot_loaded;
 	}
-	if (!ok)
+	if (!ok && x.c)
 		rollback(&x);
 	pgc_close(x.c);
 	if (x.st_open)

@@ -133,6 +133,18 @@ lk_psql -At -c "SELECT format_type(atttypid, atttypmod) FROM pg_attribute
 	WHERE attrelid = 't_cdf'::regclass AND attname = 'extra'" | grep -qx text &&
 	ok "added column is text" || bad "added column missing"
 
+# a lost connection: continuous mode reconnects and goes on from the state row
+n=$(lk_psql -At -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+	WHERE application_name = 'lakesync' AND pid <> pg_backend_pid()")
+[ "$n" -ge 3 ] && ok "terminated the $n lakesync connections" || bad "only $n lakesync connections to terminate"
+for t in $tables; do
+	drv "$t" step 2 && wait_version "$t" "$(model_version "$t")" &&
+		same "$t" "after a lost connection (version $(model_version "$t"))" ||
+		bad "$t not followed after a lost connection: $(tail -3 "$work/$t.follow.log")"
+	grep -q "reconnected; resuming after version" "$work/$t.follow.log" &&
+		ok "$t reconnected" || bad "$t: no reconnect in the log"
+done
+
 # SIGTERM stops continuous mode cleanly
 for t in $tables; do
 	eval "p=\$pid_$t"
