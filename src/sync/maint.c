@@ -1,0 +1,1155 @@
+/*
+ * maint.c — compaction, checkpoints and vacuum in the capture daemon (see
+ * maint.h for the threads, the invariants and the vacuum rule).
+ *
+ * Row mapping of one bin (sources s0, s1, ... in plan order):
+ *
+ *   output row   0 .. n0-1          n0 .. n0+n1-1        ...
+ *   source row   live rows of s0    live rows of s1
+ *                (plan DV skipped)
+ *
+ *   out_row(s, r) = s.out_start + r − |{d ∈ s.plan_dv : d < r}|
+ *
+ * so a row r of s deleted after the plan (in s's current DV, not in its
+ * plan DV) is output row out_row(s, r): apply puts those in the output's
+ * DV.  The key of output row i is keys[koff[i] .. koff[i+1]).
+ *
+ * Result lifecycle (one per table at a time):
+ *
+ *   sy_maint_plan_make ─▶ sy_maint_compact ─▶ sy_maint_refresh ─▶ published
+ *        (worker)            (worker)            (worker)            │
+ *                                                                    ▼
+ *   sy_maint_done ◀── sy_maint_apply (capture) ◀── sy_maint_poll (capture)
+ *   (busy cleared; outputs never committed are deleted)
+ */
+#include "sync/maint.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/buf.h"
+#include "common/log.h"
+#include "delta/dv.h"
+#include "delta/writer.h"
+#include "sync/pkindex.h"
+
+#define DEFAULT_RETENTION_MS (7LL * 24 * 3600 * 1000)
+
+/* ---- options ----------------------------------------------------------------- */
+
+void
+sy_maint_options_init(sy_maint_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->compaction = true;
+	o->target_size = 128LL << 20;
+	o->small_file_size = 32LL << 20;
+	o->max_deleted_ratio = 0.25;
+	o->min_files = 8;
+	o->max_rows_per_run = 250000;
+	o->max_bytes_per_run = 1LL << 30;
+	o->compact_interval_ms = 60000;
+	o->compact_commits = 100;
+	o->checkpoints = true;
+	o->checkpoint_interval = 0;
+	o->vacuum = true;
+	o->vacuum_interval_ms = 6LL * 3600 * 1000;
+	o->retention_ms = -1;
+}
+
+bool
+sy_maint_options_check(const sy_maint_options *o, lk_error *err)
+{
+	if (o->target_size <= 0 || o->small_file_size <= 0 || o->max_bytes_per_run <= 0)
+		return lk_error_set(err, LK_ERR_INVALID, "maintenance sizes must be positive");
+	if (!(o->max_deleted_ratio > 0 && o->max_deleted_ratio <= 1))
+		return lk_error_set(err, LK_ERR_INVALID,
+							"maintenance deleted-row ratio must be in (0, 1], not %g",
+							o->max_deleted_ratio);
+	if (o->min_files < 2)
+		return lk_error_set(err, LK_ERR_INVALID,
+							"maintenance needs at least 2 small files per compaction, not %d",
+							o->min_files);
+	if (o->max_rows_per_run < 0 || o->compact_interval_ms <= 0 || o->compact_commits <= 0 ||
+		o->vacuum_interval_ms <= 0 || o->checkpoint_interval < 0)
+		return lk_error_set(err, LK_ERR_INVALID, "maintenance intervals must be positive");
+	if (o->retention_ms >= 0 && o->retention_ms < SY_MAINT_MIN_RETENTION_MS &&
+		!o->force_retention)
+		return lk_error_set(err, LK_ERR_INVALID,
+							"vacuum retention of %" PRId64 " ms is shorter than 1 hour: files "
+							"of commits not yet published could be deleted; force it to use "
+							"it anyway",
+							o->retention_ms);
+	return true;
+}
+
+/* ---- small helpers ------------------------------------------------------------- */
+
+static double
+mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double) ts.tv_sec * 1000.0 + (double) ts.tv_nsec / 1e6;
+}
+
+/* stats.numRecords, -1 when absent. */
+static int64_t
+stats_num_records(const char *stats)
+{
+	const char *s = stats ? strstr(stats, "\"numRecords\":") : NULL;
+	if (!s)
+		return -1;
+	char *end;
+	long long v = strtoll(s + 13, &end, 10);
+	return end != s + 13 && v >= 0 ? v : -1;
+}
+
+static const char *
+astr(lk_arena *a, const char *s)
+{
+	return s ? lk_arena_strdup(a, s) : NULL;
+}
+
+static void
+copy_map(lk_arena *a, dl_map *dst, const dl_map *src)
+{
+	dst->n = src->n;
+	dst->items = NULL;
+	if (src->n <= 0)
+		return;
+	dst->items = lk_arena_alloc(a, sizeof(dl_kv) * (size_t) src->n);
+	for (int i = 0; i < src->n; i++) {
+		dst->items[i].key = astr(a, src->items[i].key);
+		dst->items[i].value = astr(a, src->items[i].value);
+	}
+}
+
+/* Deep copy of an add into arena a. */
+static void
+copy_add(lk_arena *a, dl_add *dst, const dl_add *src)
+{
+	*dst = *src;
+	dst->path = astr(a, src->path);
+	copy_map(a, &dst->partition_values, &src->partition_values);
+	dst->stats = astr(a, src->stats);
+	copy_map(a, &dst->tags, &src->tags);
+	dst->dv.path_or_inline = astr(a, src->dv.path_or_inline);
+	dst->clustering_provider = astr(a, src->clustering_provider);
+}
+
+/* The remove of an OPTIMIZE: dataChange=false, extended file metadata. */
+static void
+remove_of(const dl_add *f, int64_t now, dl_action *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->type = DL_ACT_REMOVE;
+	dl_remove *r = &out->u.remove;
+	r->path = f->path;
+	r->has_deletion_timestamp = true;
+	r->deletion_timestamp = now;
+	r->data_change = false;
+	r->has_extended_file_metadata = true;
+	r->extended_file_metadata = true;
+	r->has_partition_values = true;
+	r->partition_values = f->partition_values;
+	r->has_size = true;
+	r->size = f->size;
+	r->has_tags = true;
+	r->tags = f->tags;
+	r->has_dv = f->has_dv;
+	r->dv = f->dv;
+	r->has_base_row_id = f->has_base_row_id;
+	r->base_row_id = f->base_row_id;
+	r->has_default_row_commit_version = f->has_default_row_commit_version;
+	r->default_row_commit_version = f->default_row_commit_version;
+}
+
+/* Stats of a file that gets a DV: bounds stay valid, not tight (the same
+ * rule as writer.c's deletes). */
+static const char *
+loose_stats(const char *stats, lk_arena *a)
+{
+	if (!stats)
+		return NULL;
+	const char *t = strstr(stats, "\"tightBounds\":true");
+	if (t)
+		return lk_arena_sprintf(a, "%.*s\"tightBounds\":false%s", (int) (t - stats), stats,
+								t + strlen("\"tightBounds\":true"));
+	if (strstr(stats, "\"tightBounds\""))
+		return stats;
+	const char *end = strrchr(stats, '}');
+	if (!end)
+		return NULL;
+	bool empty = true;
+	for (const char *q = stats + 1; q < end; q++)
+		if (*q != ' ')
+			empty = false;
+	return lk_arena_sprintf(a, "%.*s%s\"tightBounds\":false}", (int) (end - stats), stats,
+							empty ? "" : ",");
+}
+
+/* Same deletion vector (both none, or the same unique id). */
+static bool
+same_dv(const dl_add *a, const dl_add *b)
+{
+	if (a->has_dv != b->has_dv)
+		return false;
+	if (!a->has_dv)
+		return true;
+	return a->dv.storage_type == b->dv.storage_type &&
+		   a->dv.has_offset == b->dv.has_offset &&
+		   (!a->dv.has_offset || a->dv.offset == b->dv.offset) &&
+		   strcmp(a->dv.path_or_inline, b->dv.path_or_inline) == 0;
+}
+
+static bool
+has_feature(const dl_protocol *p, const char *f)
+{
+	for (int i = 0; p && i < p->writer_features.n; i++)
+		if (strcmp(p->writer_features.items[i], f) == 0)
+			return true;
+	return false;
+}
+
+/* ---- plan ---------------------------------------------------------------------- */
+
+typedef struct cand {
+	const dl_file *f;
+	const char *pkey;           /* partition key text */
+	int64_t nrec, deleted;
+	int64_t live_bytes, live_rows;
+	bool heavy;                 /* DV-heavy */
+} cand;
+
+static int
+cmp_cand(const void *x, const void *y)
+{
+	const cand *a = x, *b = y;
+	int c = strcmp(a->pkey, b->pkey);
+	if (c)
+		return c;
+	if (a->f->add.modification_time != b->f->add.modification_time)
+		return a->f->add.modification_time < b->f->add.modification_time ? -1 : 1;
+	return strcmp(a->f->path, b->f->path);
+}
+
+void
+sy_maint_plan_free(sy_maint_plan *p)
+{
+	if (!p)
+		return;
+	lk_arena_free(&p->arena);
+	free(p);
+}
+
+bool
+sy_maint_plan_make(const dl_snapshot *s, const sy_maint_options *opt, bool indexed,
+				   sy_maint_plan **out, lk_error *err)
+{
+	sy_maint_options o;
+	if (opt)
+		o = *opt;
+	else
+		sy_maint_options_init(&o);
+	*out = NULL;
+	LK_FORWARD(sy_maint_options_check(&o, err));
+	int64_t max_rows = indexed && o.max_rows_per_run > 0 ? o.max_rows_per_run : INT64_MAX;
+
+	sy_maint_plan *p = lk_xcalloc(1, sizeof(*p));
+	lk_arena_init(&p->arena, 0);
+	p->version = s->version;
+	p->schema_string = astr(&p->arena, s->metadata.schema_string);
+
+	cand *cs = lk_xmalloc(sizeof(cand) * (s->nfiles + 1));
+	size_t nc = 0, nsmall = 0, nheavy = 0;
+	lk_buf k = LK_BUF_INIT;
+	for (size_t i = 0; i < s->nfiles; i++) {
+		const dl_file *f = &s->files[i];
+		cand c = {f, "", stats_num_records(f->add.stats), f->add.has_dv ? f->add.dv.cardinality : 0,
+				  f->add.size, -1, false};
+		if (c.nrec >= 0) {
+			c.live_rows = c.nrec - c.deleted;
+			if (c.nrec > 0)
+				c.live_bytes = (int64_t) ((double) f->add.size * (double) c.live_rows /
+										  (double) c.nrec);
+			c.heavy = c.deleted > 0 && (c.nrec == 0 || (double) c.deleted >=
+										o.max_deleted_ratio * (double) c.nrec);
+		}
+		/* an indexed table needs the row counts (the cost of the apply) */
+		if (indexed && c.nrec < 0)
+			continue;
+		bool rows_ok = c.nrec < 0 || c.nrec <= max_rows;
+		bool small = f->add.size < o.small_file_size &&
+					 (max_rows == INT64_MAX || c.nrec < max_rows / 2);
+		if (!(small || (c.heavy && rows_ok)))
+			continue;
+		if (small)
+			nsmall++;
+		if (c.heavy)
+			nheavy++;
+		/* the partition: every (key, value) of partitionValues (writers
+		 * give them in one order for one table) */
+		lk_buf_reset(&k);
+		for (int j = 0; j < f->add.partition_values.n; j++) {
+			const dl_kv *kv = &f->add.partition_values.items[j];
+			lk_buf_append_str(&k, kv->key);
+			lk_buf_append_byte(&k, 0x1d);
+			lk_buf_append_str(&k, kv->value ? kv->value : "\x1e");
+			lk_buf_append_byte(&k, 0x1f);
+		}
+		c.pkey = lk_arena_strndup(&p->arena, k.data ? (const char *) k.data : "", k.len);
+		cs[nc++] = c;
+	}
+	lk_buf_free(&k);
+	if (nsmall < (size_t) o.min_files && nheavy == 0) {
+		free(cs);
+		*out = p;
+		return true;
+	}
+	qsort(cs, nc, sizeof(cand), cmp_cand);
+
+	p->bins = lk_arena_zalloc(&p->arena, sizeof(sy_maint_bin) * (nc + 1));
+	int64_t tot_bytes = 0, tot_rows = 0;
+	for (size_t i = 0; i < nc;) {
+		size_t j = i;
+		int64_t lb = 0, lr = 0;
+		bool heavy = false;
+		while (j < nc && strcmp(cs[j].pkey, cs[i].pkey) == 0 &&
+			   (j == i || (lb + cs[j].live_bytes <= o.target_size &&
+						   (cs[j].live_rows < 0 || lr + cs[j].live_rows <= max_rows)))) {
+			lb += cs[j].live_bytes;
+			if (cs[j].live_rows >= 0 && lr >= 0)
+				lr += cs[j].live_rows;
+			else
+				lr = -1;
+			heavy |= cs[j].heavy;
+			j++;
+		}
+		if (j - i >= 2 || heavy) {
+			if (p->nbins > 0 && (tot_bytes + lb > o.max_bytes_per_run ||
+								 (lr >= 0 && tot_rows + lr > max_rows)))
+				break;
+			sy_maint_bin *b = &p->bins[p->nbins++];
+			b->nsrc = (int) (j - i);
+			b->src = lk_arena_zalloc(&p->arena, sizeof(sy_maint_source) * (size_t) b->nsrc);
+			b->live_rows = lr;
+			for (size_t q = i; q < j; q++) {
+				sy_maint_source *src = &b->src[q - i];
+				copy_add(&p->arena, &src->add, &cs[q].f->add);
+				src->path = astr(&p->arena, cs[q].f->path);
+				src->num_records = cs[q].nrec;
+				src->deleted = cs[q].deleted;
+				b->bytes += cs[q].f->add.size;
+			}
+			p->files += b->nsrc;
+			p->bytes += b->bytes;
+			tot_bytes += lb;
+			if (lr >= 0)
+				tot_rows += lr;
+		}
+		i = j;
+	}
+	free(cs);
+	*out = p;
+	return true;
+}
+
+/* ---- result -------------------------------------------------------------------- */
+
+typedef struct rsrc {
+	size_t idx;                 /* position among all sources of the result */
+	dl_add add;                 /* at plan time */
+	const char *path;           /* decoded store path */
+	const char *canon;          /* canonical store path */
+	int64_t out_start;          /* its first output row */
+	int64_t nlive;              /* rows it contributed */
+	dl_bitmap plan_dv;          /* rows deleted at plan time */
+	/* state at the last refresh (known_version) */
+	bool gone;                  /* no longer in the table */
+	bool has_known;             /* known/known_dv differ from the plan's */
+	dl_add known;
+	dl_bitmap known_dv;
+} rsrc;
+
+typedef struct rbin {
+	rsrc *src;
+	int nsrc;
+	bool has_out;               /* a file was written */
+	dl_add out;                 /* its add (no DV) */
+	const char *out_path;       /* decoded */
+	int64_t out_rows;
+	bool dead;                  /* dropped, output deleted */
+	bool committed;             /* referenced by a published commit */
+	bool out_deleted;           /* output deleted (every row gone) */
+	lk_buf keys;
+	int64_t *koff;              /* out_rows + 1 offsets, or NULL */
+	int64_t nkoff, capkoff;
+} rbin;
+
+struct sy_maint_result {
+	lk_arena arena;
+	int64_t plan_version;
+	int64_t known_version;
+	const char *schema_string;
+	rbin *bins;
+	int nbins;
+	size_t nsrc;                /* sources of all bins */
+	bool keyed;
+	int64_t bytes_in, bytes_out, rows;
+	double worker_ms;
+	int table_id;               /* worker bookkeeping, -1 */
+};
+
+void
+sy_maint_result_summary(const sy_maint_result *r, sy_maint_summary *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->plan_version = r->plan_version;
+	o->known_version = r->known_version;
+	o->nbins = r->nbins;
+	for (int i = 0; i < r->nbins; i++) {
+		const rbin *b = &r->bins[i];
+		if (!b->dead)
+			o->nlive_bins++;
+		o->sources += b->nsrc;
+		if (b->has_out)
+			o->outputs++;
+		o->key_bytes += (int64_t) b->keys.cap + b->capkoff * (int64_t) sizeof(int64_t);
+	}
+	o->rows = r->rows;
+	o->bytes_in = r->bytes_in;
+	o->bytes_out = r->bytes_out;
+	o->worker_ms = r->worker_ms;
+}
+
+const char *
+sy_maint_result_output(const sy_maint_result *r, int bin)
+{
+	if (bin < 0 || bin >= r->nbins || !r->bins[bin].has_out || r->bins[bin].dead)
+		return NULL;
+	return r->bins[bin].out_path;
+}
+
+static void
+drop_bin(rbin *b, st_store *st)
+{
+	if (b->dead || b->committed)
+		return;
+	if (b->has_out && !b->out_deleted && st) {
+		lk_error e;
+		if (!st_remove(st, b->out_path, &e) && e.code != LK_ERR_NOT_FOUND) {
+			char buf[600];
+			lk_warn("could not delete compaction output \"%s\" (vacuum removes it): %s",
+					b->out_path, lk_error_str(&e, buf, sizeof(buf)));
+		}
+	}
+	b->dead = true;
+}
+
+void
+sy_maint_result_discard(sy_maint_result *r, st_store *st)
+{
+	if (!r)
+		return;
+	for (int i = 0; i < r->nbins; i++)
+		drop_bin(&r->bins[i], st);
+}
+
+void
+sy_maint_result_free(sy_maint_result *r)
+{
+	if (!r)
+		return;
+	for (int i = 0; i < r->nbins; i++) {
+		rbin *b = &r->bins[i];
+		for (int j = 0; j < b->nsrc; j++) {
+			dl_bitmap_free(&b->src[j].plan_dv);
+			dl_bitmap_free(&b->src[j].known_dv);
+		}
+		lk_buf_free(&b->keys);
+		free(b->koff);
+	}
+	free(r->bins);
+	lk_arena_free(&r->arena);
+	free(r);
+}
+
+/* ---- compaction ---------------------------------------------------------------- */
+
+typedef struct cctx {
+	dl_data_writer *w;
+	rbin *bin;
+	int nk;
+	const int *kidx;            /* data-column index of each key column */
+	lk_column *kc;              /* scratch views, nk */
+	lk_buf key;
+	int64_t rows;               /* rows of the current source */
+	const atomic_bool *cancel;
+} cctx;
+
+static bool
+compact_cb(void *ctx, const lk_batch *b, lk_error *err)
+{
+	cctx *x = ctx;
+	if (x->cancel && atomic_load(x->cancel))
+		return lk_error_set(err, LK_ERR_INVALID, "cancelled");
+	LK_FORWARD(dl_data_writer_write(x->w, b, err));
+	if (x->nk) {
+		rbin *bn = x->bin;
+		for (int j = 0; j < x->nk; j++)
+			x->kc[j] = b->cols[x->kidx[j]];
+		if (bn->nkoff + b->nrows + 1 > bn->capkoff) {
+			int64_t nc = bn->capkoff ? bn->capkoff : 1024;
+			while (nc < bn->nkoff + b->nrows + 1)
+				nc *= 2;
+			bn->koff = lk_xrealloc(bn->koff, sizeof(int64_t) * (size_t) nc);
+			bn->capkoff = nc;
+		}
+		if (bn->nkoff == 0)
+			bn->koff[bn->nkoff++] = 0;
+		for (int64_t i = 0; i < b->nrows; i++) {
+			LK_FORWARD(sy_pkindex_key_from_row(x->kc, x->nk, i, &x->key, err));
+			lk_buf_append(&bn->keys, x->key.data, x->key.len);
+			bn->koff[bn->nkoff++] = (int64_t) bn->keys.len;
+		}
+	}
+	x->rows += b->nrows;
+	return true;
+}
+
+/* Rewrite one bin; its output add is taken from the scratch commit. */
+static bool
+compact_bin(sy_maint_result *r, st_store *st, dl_commit *scratch, const dl_layout *l,
+			rbin *bn, const sy_maint_bin *pb, cctx *x, lk_error *err)
+{
+	dl_write_options wo;
+	dl_write_options_init(&wo);
+	wo.data_change = false;
+	wo.cdc_covered = true;
+	size_t before = dl_commit_nactions(scratch);
+	dl_data_writer *w = dl_data_writer_open_partition(scratch, &wo,
+													  &pb->src[0].add.partition_values, err);
+	if (!w)
+		return false;
+	x->w = w;
+	x->bin = bn;
+	bn->src = lk_arena_zalloc(&r->arena, sizeof(rsrc) * (size_t) pb->nsrc);
+	bn->nsrc = pb->nsrc;
+	int64_t out = 0;
+	bool ok = true;
+	for (int i = 0; ok && i < pb->nsrc; i++) {
+		const sy_maint_source *ps = &pb->src[i];
+		rsrc *s = &bn->src[i];
+		copy_add(&r->arena, &s->add, &ps->add);
+		s->path = astr(&r->arena, ps->path);
+		s->canon = st_path_canonical(st, ps->path, &r->arena);
+		dl_bitmap_init(&s->plan_dv);
+		dl_bitmap_init(&s->known_dv);
+		if (ps->add.has_dv)
+			ok = dl_dv_load(st, &ps->add.dv, &s->plan_dv, err);
+		x->rows = 0;
+		if (ok)
+			ok = dl_data_file_read(st, l, ps->path, ps->add.has_dv ? &s->plan_dv : NULL, NULL,
+								   compact_cb, x, err);
+		if (!ok)
+			break;
+		int64_t ndel = (int64_t) dl_bitmap_cardinality(&s->plan_dv);
+		if (ps->num_records >= 0 && x->rows + ndel != ps->num_records) {
+			lk_error_set(err, LK_ERR_CORRUPT,
+						 "data file has %" PRId64 " live rows and %" PRId64
+						 " deleted, its stats say %" PRId64 " rows",
+						 x->rows, ndel, ps->num_records);
+			lk_error_where(err, "data file \"%s\"", ps->path);
+			ok = false;
+			break;
+		}
+		s->out_start = out;
+		s->nlive = x->rows;
+		out += x->rows;
+		r->bytes_in += ps->add.size;
+	}
+	if (!ok) {
+		dl_data_writer_free(w);
+		return false;
+	}
+	LK_FORWARD(dl_data_writer_close(w, err));
+	size_t after = dl_commit_nactions(scratch);
+	bn->out_rows = out;
+	r->rows += out;
+	for (size_t i = before; i < after; i++) {
+		const dl_action *a = dl_commit_action(scratch, i, NULL);
+		if (a->type != DL_ACT_ADD)
+			continue;
+		if (bn->has_out)
+			return lk_error_set(err, LK_ERR_INTERNAL, "compaction wrote two files for one bin");
+		copy_add(&r->arena, &bn->out, &a->u.add);
+		char *dec;
+		LK_FORWARD(st_path_decode(a->u.add.path, &r->arena, &dec, err));
+		bn->out_path = dec;
+		bn->has_out = true;
+		r->bytes_out += a->u.add.size;
+	}
+	if ((out > 0) != bn->has_out)
+		return lk_error_set(err, LK_ERR_INTERNAL, "compaction output does not match its rows");
+	if (x->nk && bn->has_out && bn->nkoff != out + 1)
+		return lk_error_set(err, LK_ERR_INTERNAL, "compaction keys do not match its rows");
+	return true;
+}
+
+bool
+sy_maint_compact(st_store *st, const dl_snapshot *s, sy_maint_plan *plan,
+				 const int *key_cols, int nkey_cols, const atomic_bool *cancel,
+				 sy_maint_result **out, lk_error *err)
+{
+	*out = NULL;
+	double t0 = mono_ms();
+	if (plan->version != s->version) {
+		lk_error_set(err, LK_ERR_INVALID,
+					 "compaction plan of version %" PRId64 " used with version %" PRId64,
+					 plan->version, s->version);
+		sy_maint_plan_free(plan);
+		return false;
+	}
+	sy_maint_result *r = lk_xcalloc(1, sizeof(*r));
+	lk_arena_init(&r->arena, 0);
+	r->plan_version = r->known_version = plan->version;
+	r->schema_string = astr(&r->arena, plan->schema_string);
+	r->table_id = -1;
+	r->keyed = nkey_cols > 0;
+	r->bins = lk_xcalloc((size_t) plan->nbins + 1, sizeof(rbin));
+	r->nbins = plan->nbins;
+
+	dl_commit *scratch = dl_commit_begin(st, s, "OPTIMIZE");
+	const dl_layout *l;
+	bool ok = dl_protocol_check_write(&s->protocol, &s->metadata, err) &&
+			  dl_commit_layout(scratch, &l, err);
+	int *kidx = lk_xcalloc((size_t) nkey_cols + 1, sizeof(int));
+	for (int k = 0; ok && k < nkey_cols; k++) {
+		kidx[k] = -1;
+		for (int j = 0; j < l->ndata; j++)
+			if (l->data_index[j] == key_cols[k])
+				kidx[k] = j;
+		if (kidx[k] < 0)
+			ok = lk_error_set(err, LK_ERR_UNSUPPORTED,
+							  "key column %d is not a data column of the table", key_cols[k]);
+	}
+	cctx x;
+	memset(&x, 0, sizeof(x));
+	x.nk = nkey_cols;
+	x.kidx = kidx;
+	x.kc = lk_xcalloc((size_t) nkey_cols + 1, sizeof(lk_column));
+	x.cancel = cancel;
+	for (int i = 0; ok && i < plan->nbins; i++)
+		ok = compact_bin(r, st, scratch, l, &r->bins[i], &plan->bins[i], &x, err);
+	size_t idx = 0;
+	for (int i = 0; ok && i < r->nbins; i++)
+		for (int j = 0; j < r->bins[i].nsrc; j++)
+			r->bins[i].src[j].idx = idx++;
+	r->nsrc = idx;
+	lk_buf_free(&x.key);
+	free(x.kc);
+	free(kidx);
+	if (!ok) {
+		/* files already closed are in the scratch commit: delete them */
+		for (size_t i = 0; i < dl_commit_nactions(scratch); i++) {
+			const dl_action *a = dl_commit_action(scratch, i, NULL);
+			char *dec;
+			lk_error e;
+			if (a->type == DL_ACT_ADD &&
+				st_path_decode(a->u.add.path, dl_commit_arena(scratch), &dec, &e))
+				st_remove(st, dec, &e);
+		}
+		dl_commit_free(scratch);
+		sy_maint_plan_free(plan);
+		sy_maint_result_free(r);
+		return lk_error_add_where(err, "compaction");
+	}
+	dl_commit_free(scratch);    /* never run: only a container for the adds */
+	sy_maint_plan_free(plan);
+	r->worker_ms = mono_ms() - t0;
+	*out = r;
+	return true;
+}
+
+/* ---- source lookup by canonical path ---------------------------------------------- */
+
+typedef struct sref {
+	const char *canon;
+	rsrc *s;
+} sref;
+
+static int
+cmp_sref(const void *x, const void *y)
+{
+	return strcmp(((const sref *) x)->canon, ((const sref *) y)->canon);
+}
+
+/* Sorted refs of the sources of bins not dead (caller frees). */
+static sref *
+src_refs(sy_maint_result *r, size_t *n)
+{
+	sref *v = lk_xmalloc(sizeof(sref) * (r->nsrc + 1));
+	size_t k = 0;
+	for (int i = 0; i < r->nbins; i++)
+		for (int j = 0; !r->bins[i].dead && j < r->bins[i].nsrc; j++) {
+			v[k].canon = r->bins[i].src[j].canon;
+			v[k].s = &r->bins[i].src[j];
+			k++;
+		}
+	qsort(v, k, sizeof(sref), cmp_sref);
+	*n = k;
+	return v;
+}
+
+static rsrc *
+src_find(const sref *v, size_t n, const char *canon)
+{
+	sref key = {canon, NULL};
+	const sref *f = bsearch(&key, v, n, sizeof(sref), cmp_sref);
+	return f ? f->s : NULL;
+}
+
+/* Drop the bins whose sources are all gone. */
+static void
+drop_gone_bins(sy_maint_result *r, st_store *st)
+{
+	for (int i = 0; i < r->nbins; i++) {
+		rbin *b = &r->bins[i];
+		bool any = false;
+		for (int j = 0; j < b->nsrc; j++)
+			any |= !b->src[j].gone;
+		if (!any)
+			drop_bin(b, st);
+	}
+}
+
+/* ---- refresh (worker) ------------------------------------------------------------ */
+
+bool
+sy_maint_refresh(sy_maint_result *r, st_store *st, const dl_snapshot *latest, lk_error *err)
+{
+	if (latest->version < r->known_version)
+		return lk_error_set(err, LK_ERR_INVALID,
+							"refresh with version %" PRId64 ", older than %" PRId64,
+							latest->version, r->known_version);
+	size_t n;
+	sref *v = src_refs(r, &n);
+	bool *seen = lk_xcalloc(r->nsrc + 1, sizeof(bool));
+	lk_arena tmp;
+	lk_arena_init(&tmp, 0);
+	bool ok = true;
+	for (size_t i = 0; ok && i < latest->nfiles; i++) {
+		const dl_file *f = &latest->files[i];
+		lk_arena_reset(&tmp);
+		rsrc *s = src_find(v, n, st_path_canonical(st, f->path, &tmp));
+		if (!s)
+			continue;
+		seen[s->idx] = true;
+		const dl_add *known = s->has_known ? &s->known : &s->add;
+		if (same_dv(known, &f->add))
+			continue;
+		dl_bitmap bm;
+		dl_bitmap_init(&bm);
+		if (f->add.has_dv && !(ok = dl_dv_load(st, &f->add.dv, &bm, err))) {
+			dl_bitmap_free(&bm);
+			break;
+		}
+		dl_bitmap_free(&s->known_dv);
+		s->known_dv = bm;
+		copy_add(&r->arena, &s->known, &f->add);
+		s->has_known = true;
+	}
+	lk_arena_free(&tmp);
+	for (size_t q = 0; ok && q < n; q++)
+		if (!seen[v[q].s->idx])
+			v[q].s->gone = true;
+	free(seen);
+	free(v);
+	if (!ok)
+		return false;
+	drop_gone_bins(r, st);
+	r->known_version = latest->version;
+	return true;
+}
+
+/* ---- apply (capture thread) ------------------------------------------------------ */
+
+/* Replay the add/remove actions of versions (from, to] on cs (the current
+ * add of each source by idx, NULL = gone). */
+static bool
+catch_up_log(st_store *st, int64_t from, int64_t to, const sref *v, size_t n,
+			 const dl_add **cs, lk_arena *a, lk_error *err)
+{
+	lk_buf buf = LK_BUF_INIT;
+	bool ok = true;
+	for (int64_t ver = from + 1; ok && ver <= to; ver++) {
+		char name[64];
+		snprintf(name, sizeof(name), "_delta_log/%020" PRId64 ".json", ver);
+		lk_buf_reset(&buf);
+		if (!(ok = st_read_all(st, name, 256ull << 20, &buf, err)))
+			break;
+		dl_action *acts;
+		size_t na;
+		if (!(ok = dl_actions_parse((const char *) buf.data, buf.len, name, a, &acts, &na, err)))
+			break;
+		/* removes first: a DV update is a remove and an add of one path */
+		for (int pass = 0; ok && pass < 2; pass++)
+			for (size_t i = 0; ok && i < na; i++) {
+				dl_action_type want = pass == 0 ? DL_ACT_REMOVE : DL_ACT_ADD;
+				if (acts[i].type != want)
+					continue;
+				const char *path = pass == 0 ? acts[i].u.remove.path : acts[i].u.add.path;
+				char *dec;
+				if (!(ok = st_path_decode(path, a, &dec, err)))
+					break;
+				rsrc *s = src_find(v, n, st_path_canonical(st, dec, a));
+				if (s)
+					cs[s->idx] = pass == 0 ? NULL : &acts[i].u.add;
+			}
+	}
+	lk_buf_free(&buf);
+	return ok;
+}
+
+/* Entries of sorted array d[0..n) below r. */
+static uint64_t
+rank_below(const uint64_t *d, size_t n, uint64_t r)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (d[mid] < r)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* What apply does with one bin. */
+typedef struct abin {
+	bool apply;                 /* goes into the commit */
+	bool add_out;               /* its output is added */
+	dl_bitmap late;             /* output rows deleted after the plan */
+	int64_t nlate;
+	int dv;                     /* its bitmap in the DV file, -1 */
+} abin;
+
+/* Output rows of source s deleted after the plan (current DV − plan DV);
+ * c = its current add, NULL when gone (every row). */
+static bool
+late_rows(st_store *st, const rsrc *s, const dl_add *c, abin *ab, int64_t *loaded,
+		  lk_error *err)
+{
+	if (!c) {
+		if (s->nlive > 0)
+			dl_bitmap_add_range(&ab->late, (uint64_t) s->out_start,
+								(uint64_t) (s->out_start + s->nlive));
+		return true;
+	}
+	if (same_dv(c, &s->add))
+		return true;
+	dl_bitmap own;
+	dl_bitmap_init(&own);
+	const dl_bitmap *bm = &own;
+	if (s->has_known && same_dv(c, &s->known)) {
+		bm = &s->known_dv;
+	} else if (c->has_dv) {
+		LK_FORWARD(dl_dv_load(st, &c->dv, &own, err));
+		(*loaded)++;
+	}
+	uint64_t *pd = NULL, *cd = NULL;
+	size_t npd = 0, ncd = 0;
+	bool ok = dl_bitmap_to_array(&s->plan_dv, UINT64_MAX, &pd, &npd, err) &&
+			  dl_bitmap_to_array(bm, UINT64_MAX, &cd, &ncd, err);
+	/* the current DV holds the plan's (rows never come back) */
+	for (size_t i = 0; ok && i < npd; i++)
+		if (!dl_bitmap_contains(bm, pd[i]))
+			ok = lk_error_set(err, LK_ERR_CONFLICT,
+							  "row %" PRIu64 " of \"%s\" was deleted at plan time and is "
+							  "live now", pd[i], s->path);
+	uint64_t nphys = (uint64_t) s->nlive + npd;
+	for (size_t i = 0; ok && i < ncd; i++) {
+		uint64_t row = cd[i];
+		if (row >= nphys) {
+			ok = lk_error_set(err, LK_ERR_CORRUPT,
+							  "deletion vector of \"%s\" names row %" PRIu64 " of %" PRIu64,
+							  s->path, row, nphys);
+			break;
+		}
+		uint64_t below = rank_below(pd, npd, row);
+		if (below < npd && pd[below] == row)
+			continue;   /* deleted at plan time */
+		dl_bitmap_add(&ab->late, (uint64_t) s->out_start + row - below);
+	}
+	free(pd);
+	free(cd);
+	dl_bitmap_free(&own);
+	return ok;
+}
+
+/* row_moved for every live output row of bin b (sources gone: none). */
+static bool
+move_rows(const sy_maint_hooks *h, const rbin *b, const abin *ab, const dl_add **cs,
+		  const char *out_path, int64_t *moved, lk_error *err)
+{
+	for (int j = 0; j < b->nsrc; j++) {
+		const rsrc *s = &b->src[j];
+		if (!cs[s->idx])
+			continue;
+		uint64_t *pd = NULL;
+		size_t npd = 0;
+		LK_FORWARD(dl_bitmap_to_array(&s->plan_dv, UINT64_MAX, &pd, &npd, err));
+		size_t di = 0;
+		uint64_t row = 0;
+		bool ok = true;
+		for (int64_t k = 0; ok && k < s->nlive; k++, row++) {
+			while (di < npd && pd[di] == row) {
+				di++;
+				row++;
+			}
+			uint64_t o = (uint64_t) (s->out_start + k);
+			if (ab->nlate && dl_bitmap_contains(&ab->late, o))
+				continue;
+			ok = h->row_moved(h->ctx, b->keys.data + b->koff[o],
+							  (size_t) (b->koff[o + 1] - b->koff[o]), s->add.path, row,
+							  out_path, o, err);
+			(*moved)++;
+		}
+		free(pd);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+/* The add action of `path` in commit c (as committed), or NULL. */
+static const dl_add *
+commit_add(const dl_commit *c, const char *path)
+{
+	for (size_t q = 0; q < dl_commit_nactions(c); q++) {
+		const dl_action *act = dl_commit_action(c, q, NULL);
+		if (act->type == DL_ACT_ADD && strcmp(act->u.add.path, path) == 0)
+			return &act->u.add;
+	}
+	return NULL;
+}
+
+bool
+sy_maint_apply(sy_maint_result *r, const dl_commit *prev, const dl_snapshot *snap,
+			   const sy_maint_hooks *h, const dl_commit_options *co, dl_commit **out,
+			   sy_maint_applied *res, lk_error *err)
+{
+	double t0 = mono_ms();
+	sy_maint_applied ar;
+	memset(&ar, 0, sizeof(ar));
+	ar.version = -1;
+	*out = NULL;
+	if (res)
+		*res = ar;
+	if ((prev == NULL) == (snap == NULL))
+		return lk_error_set(err, LK_ERR_INVALID, "apply needs a commit or a snapshot");
+	st_store *st = prev ? dl_commit_store(prev) : snap->store;
+	int64_t base = prev ? dl_commit_version(prev) : snap->version;
+	if (base < 0)
+		return lk_error_set(err, LK_ERR_INVALID, "apply on a commit not published");
+
+	lk_arena a;
+	lk_arena_init(&a, 0);
+	size_t n;
+	sref *v = src_refs(r, &n);
+	const dl_add **cs = lk_xcalloc(r->nsrc + 1, sizeof(dl_add *));
+	abin *ab = lk_xcalloc((size_t) r->nbins + 1, sizeof(abin));
+	for (int i = 0; i < r->nbins; i++) {
+		dl_bitmap_init(&ab[i].late);
+		ab[i].dv = -1;
+	}
+	bool ok = true;
+
+	/* 1. the current add of every source (NULL: gone) */
+	for (int i = 0; i < r->nbins; i++)
+		for (int j = 0; j < r->bins[i].nsrc; j++) {
+			rsrc *s = &r->bins[i].src[j];
+			if (s->gone)
+				cs[s->idx] = NULL;
+			else if (h && h->current_file)
+				cs[s->idx] = h->current_file(h->ctx, s->add.path);
+			else
+				cs[s->idx] = s->has_known ? &s->known : &s->add;
+		}
+	if (base < r->known_version)
+		ok = lk_error_set(err, LK_ERR_INVALID,
+						  "compaction result knows version %" PRId64
+						  ", newer than the table's %" PRId64, r->known_version, base);
+	else if (!(h && h->current_file) && base > r->known_version)
+		ok = catch_up_log(st, r->known_version, base, v, n, cs, &a, err);
+
+	/* 2. per bin: rows deleted after the plan; what goes in */
+	dl_commit *c = prev ? dl_commit_next(prev, "OPTIMIZE") : dl_commit_begin(st, snap, "OPTIMIZE");
+	const dl_metadata *md = dl_commit_metadata(c);
+	bool schema_same = md && md->schema_string && r->schema_string &&
+					   strcmp(md->schema_string, r->schema_string) == 0;
+	bool use_dv = has_feature(dl_commit_protocol(c), "deletionVectors") &&
+				  dl_commit_config_true(c, "delta.enableDeletionVectors");
+	int ndv = 0;
+	for (int i = 0; ok && i < r->nbins; i++) {
+		rbin *b = &r->bins[i];
+		if (b->dead)
+			continue;
+		bool any = false;
+		for (int j = 0; ok && j < b->nsrc; j++) {
+			const dl_add *ca = cs[b->src[j].idx];
+			any |= ca != NULL;
+			ok = late_rows(st, &b->src[j], ca, &ab[i], &ar.dvs_loaded, err);
+		}
+		if (!ok)
+			break;
+		ab[i].nlate = (int64_t) dl_bitmap_cardinality(&ab[i].late);
+		if (!any || !schema_same || (ab[i].nlate && !use_dv)) {
+			drop_bin(b, st);
+			ar.bins_dropped++;
+			continue;
+		}
+		ab[i].apply = true;
+		ab[i].add_out = b->has_out && ab[i].nlate < b->out_rows;
+		if (ab[i].add_out && ab[i].nlate)
+			ab[i].dv = ndv++;
+		if (b->has_out && !ab[i].add_out) {
+			/* every row deleted meanwhile: the output is never referenced */
+			lk_error e;
+			st_remove(st, b->out_path, &e);
+			b->out_deleted = true;
+		}
+	}
+
+	/* 3. the commit: one DV file, removes, adds */
+	dl_dv *descs = NULL;
+	if (ok && ndv) {
+		const dl_bitmap **bms = lk_xcalloc((size_t) ndv + 1, sizeof(dl_bitmap *));
+		for (int i = 0; i < r->nbins; i++)
+			if (ab[i].dv >= 0)
+				bms[ab[i].dv] = &ab[i].late;
+		descs = lk_arena_zalloc(dl_commit_arena(c), sizeof(dl_dv) * ((size_t) ndv + 1));
+		ok = dl_dv_write_file(st, NULL, bms, ndv, dl_commit_arena(c), descs, err);
+		free(bms);
+	}
+	int64_t now = dl_now_ms();
+	bool any_action = false;
+	for (int i = 0; ok && i < r->nbins; i++) {
+		rbin *b = &r->bins[i];
+		if (!ab[i].apply)
+			continue;
+		for (int j = 0; ok && j < b->nsrc; j++) {
+			const dl_add *ca = cs[b->src[j].idx];
+			if (!ca)
+				continue;
+			dl_action rm;
+			remove_of(ca, now, &rm);
+			ok = dl_commit_add_action(c, &rm, err);
+			ar.files_removed++;
+			any_action = true;
+		}
+		if (ok && ab[i].add_out) {
+			dl_action ad;
+			memset(&ad, 0, sizeof(ad));
+			ad.type = DL_ACT_ADD;
+			ad.u.add = b->out;
+			ad.u.add.data_change = false;
+			if (ab[i].dv >= 0) {
+				ad.u.add.has_dv = true;
+				ad.u.add.dv = descs[ab[i].dv];
+				ad.u.add.stats = loose_stats(b->out.stats, dl_commit_arena(c));
+			}
+			ok = dl_commit_add_action(c, &ad, err);
+			ar.files_added++;
+			any_action = true;
+		}
+		ar.rows_deleted_late += ab[i].nlate;
+		ar.bins++;
+	}
+	if (ok && any_action) {
+		dl_commit_set_param(c, "predicate", "\"[]\"");
+		dl_commit_set_param(c, "zOrderBy", "\"[]\"");
+		dl_commit_set_param(c, "auto", "true");
+		ok = dl_commit_run(c, co, err);
+		if (ok) {
+			ar.version = dl_commit_version(c);
+			for (int i = 0; i < r->nbins; i++)
+				if (ab[i].apply)
+					r->bins[i].committed = true;
+		} else if (err->code == LK_ERR_CONFLICT || err->code == LK_ERR_INVALID) {
+			sy_maint_result_discard(r, st);     /* surely not published */
+		} else {
+			/* the version may exist: leave the files to vacuum */
+			for (int i = 0; i < r->nbins; i++)
+				r->bins[i].dead = true;
+		}
+	} else if (!ok) {
+		sy_maint_result_discard(r, st);
+	}
+	if (!ok || !any_action) {
+		dl_commit_free(c);
+		c = NULL;
+	}
+
+	/* 4. the hooks, once the commit is durable */
+	if (ok && c) {
+		*out = c;
+		for (int i = 0; ok && h && i < r->nbins; i++) {
+			rbin *b = &r->bins[i];
+			if (!ab[i].add_out)
+				continue;
+			const dl_add *added = commit_add(c, b->out.path);
+			if (!added)
+				ok = lk_error_set(err, LK_ERR_INTERNAL, "compaction output not in its commit");
+			if (ok && h->file_added)
+				ok = h->file_added(h->ctx, added, err);
+			if (ok && h->row_moved && r->keyed)
+				ok = move_rows(h, b, &ab[i], cs, added->path, &ar.rows_moved, err);
+		}
+		for (int i = 0; ok && h && h->file_removed && i < r->nbins; i++) {
+			rbin *b = &r->bins[i];
+			for (int j = 0; ok && ab[i].apply && j < b->nsrc; j++)
+				if (cs[b->src[j].idx])
+					ok = h->file_removed(h->ctx, cs[b->src[j].idx], err);
+		}
+	}
+
+	for (int i = 0; i < r->nbins; i++)
+		dl_bitmap_free(&ab[i].late);
+	free(ab);
+	free(cs);
+	free(v);
+	lk_arena_free(&a);
+	ar.ms = mono_ms() - t0;
+	if (res)
+		*res = ar;
+	if (!ok)
+		lk_error_add_where(err, "applying a compaction");
+	return ok;
+}
+
+/* ---- vacuum ---------------------------------------------------------------------- */
+
+bool
+sy_maint_vacuum(st_store *st, const sy_maint_options *o, int64_t now_ms,
+				dl_vacuum_result *res, lk_error *err)
+{
+	sy_maint_options d;
+	if (!o) {
+		sy_maint_options_init(&d);
+		o = &d;
+	}
+	LK_FORWARD(sy_maint_options_check(o, err));
+	dl_vacuum_options vo;
+	dl_vacuum_options_init(&vo);
+	vo.retention_ms = o->retention_ms;
+	vo.force = o->retention_ms >= 0;    /* an explicit retention overrides the table's */
+	vo.now_ms = now_ms;
+	return dl_vacuum(st, &vo, res, err);
+}
