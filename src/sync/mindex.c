@@ -26,9 +26,13 @@
  *                        (b \ v): put
  *   gone → gone          nothing (a file added and removed in the window)
  *
- * Every change is conditional or idempotent, so the order does not matter
- * and the result equals a rebuild at V as long as keys are unique among
- * the live rows of V (true for a primary key).
+ *   live → live under another spelling of the path: remove, then as new
+ *
+ * Removed and new files are applied first, DV changes second, so the
+ * conditional deletes come after every put.  The result equals a rebuild
+ * at V as long as keys are unique among the live rows of V (true for a
+ * primary key; with REPLICA IDENTITY FULL duplicates, the index holds one
+ * of the equal rows, which one may differ from a rebuild).
  *
  * Row positions: data files are read without a deletion filter so batches
  * (one per row group) arrive with every row in file order; the position of
@@ -518,6 +522,69 @@ bitmap_minus(const dl_bitmap *a, const dl_bitmap *b, dl_bitmap *out,
 	return true;
 }
 
+/* Net change of one data file (first = its first touch in the window,
+ * after = its file in V or NULL). Pass 0 handles removed and new files,
+ * pass 1 changed deletion vectors, so the conditional deletes come after
+ * every put: a key that moved to another file is never lost, whatever
+ * the order of the paths. */
+static bool
+apply_file(sy_mindex *m, st_store *st, const touch *first, const dl_file *after,
+		   int pass, reader *r, lk_arena *a, sy_mindex_stats *stats,
+		   lk_error *err)
+{
+	sy_pkindex *idx = m->idx;
+	bool before = first->is_remove;
+	if (!before && !after)
+		return true;            /* added and removed inside the window */
+	bool same_raw = before && after && strcmp(first->raw, after->add.path) == 0;
+	bool dv_change = same_raw;
+	if (same_raw && same_dv(first->has_dv, &first->dv, after->add.has_dv,
+							&after->add.dv, a))
+		return true;            /* removed and re-added as it was */
+	if ((pass == 1) != dv_change)
+		return true;
+	if (before && !same_raw) {
+		/* gone, or back under another spelling of its path: start over */
+		uint32_t id;
+		LK_FORWARD(sy_pkindex_file_id(idx, first->raw, &id, err));
+		LK_FORWARD(sy_pkindex_remove_file(idx, id, err));
+	}
+	if (!after)
+		return true;
+	dl_bitmap dv_after, dv_before, del, res;
+	dl_bitmap_init(&dv_after);
+	dl_bitmap_init(&dv_before);
+	dl_bitmap_init(&del);
+	dl_bitmap_init(&res);
+	bool ok = load_dv(st, after->add.has_dv, &after->add.dv, &dv_after,
+					  after->path, err) &&
+			  sy_pkindex_file_id(idx, after->add.path, &r->fid, err);
+	r->raw = after->add.path;
+	if (ok && dv_change) {
+		ok = load_dv(st, first->has_dv, &first->dv, &dv_before, after->path,
+					 err) &&
+			 bitmap_minus(&dv_after, &dv_before, &del, err) &&
+			 bitmap_minus(&dv_before, &dv_after, &res, err);
+		r->mode = RM_DIFF;
+		r->del = &del;
+		r->res = &res;
+		if (ok && (del.nbuckets || res.nbuckets)) {
+			ok = read_file(st, r, after->path, &after->add.partition_values, err);
+			stats->files_read++;
+		}
+	} else if (ok) {
+		r->mode = RM_PUT;
+		r->skip = after->add.has_dv ? &dv_after : NULL;
+		ok = read_file(st, r, after->path, &after->add.partition_values, err);
+		stats->files_read++;
+	}
+	dl_bitmap_free(&dv_after);
+	dl_bitmap_free(&dv_before);
+	dl_bitmap_free(&del);
+	dl_bitmap_free(&res);
+	return ok;
+}
+
 /* Apply the net change of commits saved+1 .. V (touches sorted) to the
  * index. Errors here are real (data files unreadable). */
 static bool
@@ -525,67 +592,18 @@ apply_touches(sy_mindex *m, st_store *st, const dl_snapshot *snap,
 			  const keylayout *kl, const touch *t, size_t nt, lk_arena *a,
 			  sy_mindex_stats *stats, lk_error *err)
 {
-	sy_pkindex *idx = m->idx;
 	reader r;
-	reader_init(&r, idx, kl);
+	reader_init(&r, m->idx, kl);
 	bool ok = true;
-	for (size_t i = 0; ok && i < nt;) {
-		size_t j = i + 1;
-		while (j < nt && strcmp(t[j].canon, t[i].canon) == 0)
-			j++;
-		const touch *first = &t[i];
-		bool before = first->is_remove;
-		const dl_file *after = find_file(snap, first->canon);
-		i = j;
-		if (!before && !after)
-			continue;
-		bool same_raw = before && after && strcmp(first->raw, after->add.path) == 0;
-		if (before && after && same_raw &&
-			same_dv(first->has_dv, &first->dv, after->add.has_dv, &after->add.dv, a))
-			continue;
-		if (before && (!after || !same_raw)) {
-			uint32_t id;
-			ok = sy_pkindex_file_id(idx, first->raw, &id, err) &&
-				 sy_pkindex_remove_file(idx, id, err);
-			if (!ok)
-				break;
-			before = false;
+	for (int pass = 0; ok && pass < 2; pass++) {
+		for (size_t i = 0; ok && i < nt;) {
+			size_t j = i + 1;
+			while (j < nt && strcmp(t[j].canon, t[i].canon) == 0)
+				j++;
+			ok = apply_file(m, st, &t[i], find_file(snap, t[i].canon), pass,
+							&r, a, stats, err);
+			i = j;
 		}
-		if (!after)
-			continue;
-		dl_bitmap dv_after, dv_before, del, res;
-		dl_bitmap_init(&dv_after);
-		dl_bitmap_init(&dv_before);
-		dl_bitmap_init(&del);
-		dl_bitmap_init(&res);
-		ok = load_dv(st, after->add.has_dv, &after->add.dv, &dv_after,
-					 after->path, err) &&
-			 sy_pkindex_file_id(idx, after->add.path, &r.fid, err);
-		r.raw = after->add.path;
-		if (ok && before) {
-			/* same file, deletion vector changed */
-			ok = load_dv(st, first->has_dv, &first->dv, &dv_before, after->path,
-						 err) &&
-				 bitmap_minus(&dv_after, &dv_before, &del, err) &&
-				 bitmap_minus(&dv_before, &dv_after, &res, err);
-			r.mode = RM_DIFF;
-			r.del = &del;
-			r.res = &res;
-			if (ok && (del.nbuckets || res.nbuckets)) {
-				ok = read_file(st, &r, after->path, &after->add.partition_values,
-							   err);
-				stats->files_read++;
-			}
-		} else if (ok) {
-			r.mode = RM_PUT;
-			r.skip = after->add.has_dv ? &dv_after : NULL;
-			ok = read_file(st, &r, after->path, &after->add.partition_values, err);
-			stats->files_read++;
-		}
-		dl_bitmap_free(&dv_after);
-		dl_bitmap_free(&dv_before);
-		dl_bitmap_free(&del);
-		dl_bitmap_free(&res);
 	}
 	stats->rows_scanned += r.rows;
 	reader_free(&r);

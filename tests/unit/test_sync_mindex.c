@@ -744,7 +744,7 @@ Test(sync_mindex, caller_maintained_index_is_taken_as_is)
 	}
 	free(p);
 	/* saving as of an older version is refused */
-	cr_assert_not(sy_mindex_save(m, v - 1, &err));
+	cr_assert_not(sy_mindex_save(m, sy_mindex_version(m) - 1, &err));
 	cr_assert_eq(err.code, LK_ERR_INVALID);
 	cr_assert(sy_mindex_save(m, v, &err), "%s", errs(&err));
 	cr_assert_eq(sy_mindex_version(m), v);
@@ -951,6 +951,30 @@ Test(sync_mindex, restore_of_older_add_resurrects_rows)
 	for (int id = 0; id < 10; id++)
 		live[id] = id != 1;
 	reopen_replay(2);
+	/* the same file re-added under another spelling of its path ("-" as
+	 * %2D): the index takes the new spelling (the one the snapshot has) */
+	s = snap_at(-1);
+	c = dl_commit_begin(&st, s, "RESTORE");
+	rm.u.remove.path = s->files[0].add.path;
+	rm.u.remove.has_dv = s->files[0].add.has_dv;
+	rm.u.remove.dv = s->files[0].add.dv;
+	ad.u.add = s->files[0].add;
+	const char *dash = strchr(s->files[0].add.path, '-');
+	cr_assert_not_null(dash);
+	char *respelled = malloc(strlen(s->files[0].add.path) + 3);
+	sprintf(respelled, "%.*s%%2D%s", (int) (dash - s->files[0].add.path),
+			s->files[0].add.path, dash + 1);
+	ad.u.add.path = respelled;
+	cr_assert(dl_commit_add_action(c, &rm, &err), "%s", errs(&err));
+	cr_assert(dl_commit_add_action(c, &ad, &err), "%s", errs(&err));
+	run_commit(c);
+	dl_snapshot_free(s);
+	s = snap_at(-1);
+	cr_assert_eq(s->nfiles, 1);
+	cr_assert_str_eq(s->files[0].add.path, respelled);
+	dl_snapshot_free(s);
+	free(respelled);
+	reopen_replay(1);
 }
 
 Test(sync_mindex, partitioned_composite_key)
