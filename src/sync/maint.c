@@ -1153,3 +1153,476 @@ sy_maint_vacuum(st_store *st, const sy_maint_options *o, int64_t now_ms,
 	vo.now_ms = now_ms;
 	return dl_vacuum(st, &vo, res, err);
 }
+
+/* ---- the worker thread ------------------------------------------------------------- */
+
+/*
+ * One pass of the worker over table t (the lock is not held while working):
+ *
+ *   first visit   open the store, read the latest snapshot: the last
+ *                 checkpoint version and delta.checkpointInterval
+ *   checkpoint    noted − last checkpoint ≥ interval → dl_checkpoint_write
+ *                 of the noted version (committed, so immutable)
+ *   compaction    not busy, and the interval passed or enough commits →
+ *                 snapshot, plan, compact, latest snapshot, refresh →
+ *                 mirror: publish (busy until sy_maint_done)
+ *                 history: sy_maint_apply on the latest snapshot (rebases
+ *                 over capture's blind appends)
+ *   vacuum        not busy and due → sy_maint_vacuum
+ */
+
+typedef struct mtable {
+	int id;
+	char *uri, *name;
+	bool mirror;
+	int *keys;
+	int nkeys;
+	st_store st;
+	bool st_open;
+	bool disabled;
+	bool inited;
+	int64_t noted;              /* last version noted by capture, -1 */
+	int64_t commits;            /* noted since the last compaction check */
+	double next_check_ms, next_vacuum_ms;
+	int64_t cp_version;         /* last checkpoint known, -1 */
+	int64_t cp_interval;
+	bool busy;                  /* a result is outstanding */
+	sy_maint_result *ready;     /* published, not polled */
+	sy_maint_table_stats stats;
+} mtable;
+
+struct sy_maint {
+	sy_maint_options o;
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	atomic_bool stop;
+	bool wake;
+	mtable **t;
+	int n, cap;
+};
+
+static void
+note_error(sy_maint *m, mtable *t, const char *what, const lk_error *e)
+{
+	char buf[600];
+	lk_error_str(e, buf, sizeof(buf));
+	lk_warn("%s: maintenance: %s failed: %s", t->name, what, buf);
+	pthread_mutex_lock(&m->mu);
+	t->stats.errors++;
+	snprintf(t->stats.last_error, sizeof(t->stats.last_error), "%s: %.200s", what, buf);
+	pthread_mutex_unlock(&m->mu);
+}
+
+static int64_t
+cp_due(const sy_maint *m, const mtable *t)
+{
+	if (!m->o.checkpoints || !t->inited || t->noted <= 0)
+		return -1;
+	int64_t base = t->cp_version < 0 ? 0 : t->cp_version;
+	return t->noted - base >= t->cp_interval ? t->noted : -1;
+}
+
+static bool
+table_init(sy_maint *m, mtable *t, lk_error *err)
+{
+	if (!t->st_open) {
+		LK_FORWARD(st_store_open(&t->st, t->uri, 0, err));
+		t->st_open = true;
+	}
+	dl_snapshot *s;
+	LK_FORWARD(dl_snapshot_open(&t->st, NULL, &s, err));
+	int64_t iv = m->o.checkpoint_interval;
+	if (iv <= 0) {
+		const char *p = dl_snapshot_config(s, "delta.checkpointInterval");
+		char *end;
+		long long x = p ? strtoll(p, &end, 10) : 0;
+		iv = p && *end == '\0' && x > 0 ? x : 100;
+	}
+	pthread_mutex_lock(&m->mu);
+	t->cp_interval = iv;
+	t->cp_version = s->checkpoint_version;
+	if (s->version > t->noted)
+		t->noted = s->version;
+	t->inited = true;
+	pthread_mutex_unlock(&m->mu);
+	dl_snapshot_free(s);
+	return true;
+}
+
+/* Plan and compact; mirror: publish, history: commit.  Worker thread. */
+static bool
+table_compact(sy_maint *m, mtable *t, lk_error *err)
+{
+	dl_snapshot *s;
+	LK_FORWARD(dl_snapshot_open(&t->st, NULL, &s, err));
+	sy_maint_plan *p;
+	if (!sy_maint_plan_make(s, &m->o, t->nkeys > 0, &p, err)) {
+		dl_snapshot_free(s);
+		return false;
+	}
+	if (p->nbins == 0) {
+		sy_maint_plan_free(p);
+		dl_snapshot_free(s);
+		return true;
+	}
+	lk_debug("%s: compacting %" PRId64 " files (%" PRId64 " bytes) in %d bins", t->name,
+			 p->files, p->bytes, p->nbins);
+	sy_maint_result *r;
+	bool ok = sy_maint_compact(&t->st, s, p, t->keys, t->nkeys, &m->stop, &r, err);
+	dl_snapshot_free(s);
+	if (!ok)
+		return false;
+	r->table_id = t->id;
+	/* catch up with what capture committed meanwhile */
+	ok = dl_snapshot_open(&t->st, NULL, &s, err);
+	if (ok) {
+		ok = sy_maint_refresh(r, &t->st, s, err);
+		if (ok && !t->mirror) {
+			dl_commit_options co;
+			dl_commit_options_init(&co);
+			co.auto_checkpoint = false;
+			dl_commit *c;
+			sy_maint_applied ar;
+			ok = sy_maint_apply(r, NULL, s, NULL, &co, &c, &ar, err);
+			dl_commit_free(c);
+			if (ok && ar.version >= 0)
+				lk_info("%s: compacted %" PRId64 " files into %" PRId64 " (Delta version %" PRId64
+						")", t->name, ar.files_removed, ar.files_added, ar.version);
+		}
+		dl_snapshot_free(s);
+	}
+	sy_maint_summary sum;
+	sy_maint_result_summary(r, &sum);
+	pthread_mutex_lock(&m->mu);
+	if (ok) {
+		t->stats.compactions++;
+		t->stats.files_compacted += sum.sources;
+	}
+	if (ok && t->mirror && sum.nlive_bins > 0 && !t->disabled && !atomic_load(&m->stop)) {
+		t->ready = r;
+		t->busy = true;
+		r = NULL;
+	}
+	pthread_mutex_unlock(&m->mu);
+	if (r) {
+		sy_maint_result_discard(r, &t->st);
+		sy_maint_result_free(r);
+	}
+	return ok;
+}
+
+static void
+table_pass(sy_maint *m, mtable *t)
+{
+	lk_error e;
+	double t0 = mono_ms();
+	if (!t->inited && !table_init(m, t, &e)) {
+		note_error(m, t, "opening the table", &e);
+		pthread_mutex_lock(&m->mu);
+		t->next_check_ms = mono_ms() + (double) m->o.compact_interval_ms;
+		pthread_mutex_unlock(&m->mu);
+		return;
+	}
+	pthread_mutex_lock(&m->mu);
+	int64_t cpv = cp_due(m, t);
+	double now = mono_ms();
+	bool compact = m->o.compaction && !t->busy &&
+				   (now >= t->next_check_ms || t->commits >= m->o.compact_commits);
+	if (compact) {
+		t->commits = 0;
+		t->next_check_ms = now + (double) m->o.compact_interval_ms;
+	}
+	pthread_mutex_unlock(&m->mu);
+
+	if (cpv >= 0 && !atomic_load(&m->stop)) {
+		dl_checkpoint_result cr;
+		if (dl_checkpoint_write(&t->st, cpv, &cr, &e)) {
+			pthread_mutex_lock(&m->mu);
+			t->cp_version = cpv;
+			t->stats.checkpoints++;
+			t->stats.checkpoint_version = cpv;
+			pthread_mutex_unlock(&m->mu);
+		} else {
+			note_error(m, t, "checkpoint", &e);
+			pthread_mutex_lock(&m->mu);
+			t->cp_version = cpv;    /* retried at the next interval */
+			pthread_mutex_unlock(&m->mu);
+		}
+	}
+	if (compact && !atomic_load(&m->stop) && !table_compact(m, t, &e) &&
+		!atomic_load(&m->stop))
+		note_error(m, t, "compaction", &e);
+
+	pthread_mutex_lock(&m->mu);
+	bool vac = m->o.vacuum && !t->busy && !t->disabled && mono_ms() >= t->next_vacuum_ms;
+	if (vac)
+		t->next_vacuum_ms = mono_ms() + (double) m->o.vacuum_interval_ms;
+	pthread_mutex_unlock(&m->mu);
+	if (vac && !atomic_load(&m->stop)) {
+		dl_vacuum_result vr;
+		if (sy_maint_vacuum(&t->st, &m->o, 0, &vr, &e)) {
+			pthread_mutex_lock(&m->mu);
+			t->stats.vacuums++;
+			t->stats.files_vacuumed += vr.files_deleted;
+			pthread_mutex_unlock(&m->mu);
+			if (vr.files_deleted)
+				lk_info("%s: vacuum deleted %" PRId64 " files (%" PRId64 " bytes)", t->name,
+						vr.files_deleted, vr.bytes_deleted);
+		} else {
+			note_error(m, t, "vacuum", &e);
+		}
+	}
+	pthread_mutex_lock(&m->mu);
+	t->stats.worker_ms += mono_ms() - t0;
+	pthread_mutex_unlock(&m->mu);
+}
+
+/* Some table has work due now (lock held). */
+static bool
+work_due(const sy_maint *m, double now, double *next)
+{
+	bool due = false;
+	*next = now + 1000.0;
+	for (int i = 0; i < m->n; i++) {
+		const mtable *t = m->t[i];
+		if (t->disabled)
+			continue;
+		if (!t->inited || cp_due(m, t) >= 0)
+			due = true;
+		if (m->o.compaction && !t->busy) {
+			if (now >= t->next_check_ms || t->commits >= m->o.compact_commits)
+				due = true;
+			else if (t->next_check_ms < *next)
+				*next = t->next_check_ms;
+		}
+		if (m->o.vacuum && !t->busy) {
+			if (now >= t->next_vacuum_ms)
+				due = true;
+			else if (t->next_vacuum_ms < *next)
+				*next = t->next_vacuum_ms;
+		}
+	}
+	return due;
+}
+
+static void *
+worker_main(void *arg)
+{
+	sy_maint *m = arg;
+	pthread_mutex_lock(&m->mu);
+	while (!atomic_load(&m->stop)) {
+		double now = mono_ms(), next;
+		if (!work_due(m, now, &next)) {
+			double wait = next - now;
+			if (wait > 1000.0)
+				wait = 1000.0;
+			if (wait < 1.0)
+				wait = 1.0;
+			if (!m->wake) {
+				struct timespec ts;
+				clock_gettime(CLOCK_MONOTONIC, &ts);
+				int64_t ns = (int64_t) ts.tv_nsec + (int64_t) (wait * 1e6);
+				ts.tv_sec += (time_t) (ns / 1000000000);
+				ts.tv_nsec = (long) (ns % 1000000000);
+				pthread_cond_timedwait(&m->cv, &m->mu, &ts);
+			}
+			m->wake = false;
+			continue;
+		}
+		int n = m->n;
+		for (int i = 0; i < n && !atomic_load(&m->stop); i++) {
+			mtable *t = m->t[i];
+			if (t->disabled)
+				continue;
+			pthread_mutex_unlock(&m->mu);
+			table_pass(m, t);
+			pthread_mutex_lock(&m->mu);
+		}
+	}
+	pthread_mutex_unlock(&m->mu);
+	return NULL;
+}
+
+sy_maint *
+sy_maint_start(const sy_maint_options *o, lk_error *err)
+{
+	sy_maint_options d;
+	if (!o) {
+		sy_maint_options_init(&d);
+		o = &d;
+	}
+	if (!sy_maint_options_check(o, err))
+		return NULL;
+	sy_maint *m = lk_xcalloc(1, sizeof(*m));
+	m->o = *o;
+	atomic_init(&m->stop, false);
+	pthread_mutex_init(&m->mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&m->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	int rc = pthread_create(&m->th, NULL, worker_main, m);
+	if (rc != 0) {
+		pthread_cond_destroy(&m->cv);
+		pthread_mutex_destroy(&m->mu);
+		free(m);
+		lk_error_set(err, LK_ERR_IO, "could not start the maintenance thread: %s", strerror(rc));
+		return NULL;
+	}
+	return m;
+}
+
+int
+sy_maint_add_table(sy_maint *m, const sy_maint_table *spec, lk_error *err)
+{
+	if (!spec->uri || (spec->nkey_cols > 0 && !spec->key_cols) || spec->nkey_cols < 0) {
+		lk_error_set(err, LK_ERR_INVALID, "maintenance table needs a location");
+		return -1;
+	}
+	mtable *t = lk_xcalloc(1, sizeof(*t));
+	t->uri = lk_xstrdup(spec->uri);
+	t->name = lk_xstrdup(spec->name ? spec->name : spec->uri);
+	t->mirror = spec->mirror;
+	t->nkeys = spec->nkey_cols;
+	t->keys = lk_xcalloc((size_t) t->nkeys + 1, sizeof(int));
+	if (t->nkeys)
+		memcpy(t->keys, spec->key_cols, sizeof(int) * (size_t) t->nkeys);
+	t->noted = -1;
+	t->cp_version = -1;
+	t->stats.checkpoint_version = -1;
+	double now = mono_ms();
+	t->next_check_ms = now + (double) m->o.compact_interval_ms;
+	t->next_vacuum_ms = now + (double) m->o.compact_interval_ms;
+	pthread_mutex_lock(&m->mu);
+	if (m->n == m->cap) {
+		m->cap = m->cap ? 2 * m->cap : 8;
+		m->t = lk_xrealloc(m->t, sizeof(mtable *) * (size_t) m->cap);
+	}
+	t->id = m->n;
+	m->t[m->n++] = t;
+	m->wake = true;
+	pthread_cond_signal(&m->cv);
+	pthread_mutex_unlock(&m->mu);
+	return t->id;
+}
+
+void
+sy_maint_note_commit(sy_maint *m, int id, int64_t version)
+{
+	if (!m || id < 0)
+		return;
+	pthread_mutex_lock(&m->mu);
+	if (id < m->n) {
+		mtable *t = m->t[id];
+		if (version > t->noted)
+			t->noted = version;
+		t->commits++;
+		if (t->commits >= m->o.compact_commits || cp_due(m, t) >= 0) {
+			m->wake = true;
+			pthread_cond_signal(&m->cv);
+		}
+	}
+	pthread_mutex_unlock(&m->mu);
+}
+
+sy_maint_result *
+sy_maint_poll(sy_maint *m, int id)
+{
+	if (!m || id < 0)
+		return NULL;
+	sy_maint_result *r = NULL;
+	pthread_mutex_lock(&m->mu);
+	if (id < m->n) {
+		r = m->t[id]->ready;
+		m->t[id]->ready = NULL;
+	}
+	pthread_mutex_unlock(&m->mu);
+	return r;
+}
+
+void
+sy_maint_done(sy_maint *m, sy_maint_result *r)
+{
+	if (!r)
+		return;
+	mtable *t = NULL;
+	pthread_mutex_lock(&m->mu);
+	if (r->table_id >= 0 && r->table_id < m->n) {
+		t = m->t[r->table_id];
+		t->busy = false;
+	}
+	pthread_mutex_unlock(&m->mu);
+	if (t)
+		sy_maint_result_discard(r, &t->st);
+	sy_maint_result_free(r);
+}
+
+void
+sy_maint_disable_table(sy_maint *m, int id)
+{
+	if (!m || id < 0)
+		return;
+	sy_maint_result *r = NULL;
+	mtable *t = NULL;
+	pthread_mutex_lock(&m->mu);
+	if (id < m->n) {
+		t = m->t[id];
+		t->disabled = true;
+		r = t->ready;
+		t->ready = NULL;
+		if (r)
+			t->busy = false;
+	}
+	pthread_mutex_unlock(&m->mu);
+	if (r) {
+		sy_maint_result_discard(r, &t->st);
+		sy_maint_result_free(r);
+	}
+}
+
+void
+sy_maint_get_stats(sy_maint *m, int id, sy_maint_table_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->checkpoint_version = -1;
+	if (!m || id < 0)
+		return;
+	pthread_mutex_lock(&m->mu);
+	if (id < m->n) {
+		*st = m->t[id]->stats;
+		st->busy = m->t[id]->busy;
+	}
+	pthread_mutex_unlock(&m->mu);
+}
+
+void
+sy_maint_stop(sy_maint *m)
+{
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->mu);
+	atomic_store(&m->stop, true);
+	m->wake = true;
+	pthread_cond_signal(&m->cv);
+	pthread_mutex_unlock(&m->mu);
+	pthread_join(m->th, NULL);
+	for (int i = 0; i < m->n; i++) {
+		mtable *t = m->t[i];
+		if (t->ready) {
+			sy_maint_result_discard(t->ready, &t->st);
+			sy_maint_result_free(t->ready);
+		}
+		if (t->st_open)
+			st_store_close(&t->st);
+		free(t->uri);
+		free(t->name);
+		free(t->keys);
+		free(t);
+	}
+	free(m->t);
+	pthread_cond_destroy(&m->cv);
+	pthread_mutex_destroy(&m->mu);
+	free(m);
+}
