@@ -1,0 +1,616 @@
+/*
+ * test_sync_evolve.c — schema evolution while streaming.
+ *
+ *   dlevolve   the Delta side (src/delta/evolve.c): widening rules,
+ *              protocol feature upgrades, and whole tables evolved and
+ *              written to, then scanned back to exact rows (column
+ *              mapping physical names in the data files, old narrow files
+ *              read as the wide type)
+ *   plan       the planning of src/sync/evolve.c: old columns + a new
+ *              Relation message + catalog attnums → added / dropped /
+ *              renamed / widened / refused
+ */
+#include <criterion/criterion.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/arena.h"
+#include "common/batch.h"
+#include "common/buf.h"
+#include "delta/commit.h"
+#include "delta/evolve.h"
+#include "delta/log.h"
+#include "delta/scan.h"
+#include "delta/writer.h"
+#include "parquet/parquet.h"
+#include "storage/storage.h"
+
+/* ---- fixtures ---------------------------------------------------------------- */
+
+static char tmpdir[256];
+static lk_arena ta;
+
+static int
+rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void) sb, (void) flag, (void) ftw;
+	return remove(p);
+}
+
+static void
+setup(void)
+{
+	lk_arena_init(&ta, 0);
+	snprintf(tmpdir, sizeof(tmpdir), "%s/lk-ev-XXXXXX",
+			 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	cr_assert_not_null(mkdtemp(tmpdir));
+}
+
+static void
+teardown(void)
+{
+	if (tmpdir[0])
+		nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir[0] = '\0';
+	lk_arena_free(&ta);
+}
+
+static const char *
+errs(const lk_error *e)
+{
+	static char buf[1200];
+	return lk_error_str(e, buf, sizeof(buf));
+}
+
+static lk_field
+fld(const char *name, lk_type *t)
+{
+	lk_field f = {name, t, true, -1};
+	return f;
+}
+
+static dl_snapshot *
+snap(st_store *st)
+{
+	dl_snapshot *s;
+	lk_error err;
+	cr_assert(dl_snapshot_open(st, NULL, &s, &err), "%s", errs(&err));
+	return s;
+}
+
+/* One value as text: null "-", decimals exact, doubles %.17g. */
+static void
+value_text(const lk_column *c, int64_t i, lk_buf *out)
+{
+	char b[80];
+	if (lk_column_is_null(c, i)) {
+		lk_buf_append_str(out, "-");
+		return;
+	}
+	switch (c->type->id) {
+	case LK_T_SHORT: snprintf(b, sizeof(b), "%d", LK_COL_VALUES(c, int16_t)[i]); break;
+	case LK_T_INT: snprintf(b, sizeof(b), "%d", LK_COL_VALUES(c, int32_t)[i]); break;
+	case LK_T_LONG: snprintf(b, sizeof(b), "%" PRId64, LK_COL_VALUES(c, int64_t)[i]); break;
+	case LK_T_FLOAT: snprintf(b, sizeof(b), "f%.9g", LK_COL_VALUES(c, float)[i]); break;
+	case LK_T_DOUBLE: snprintf(b, sizeof(b), "d%.17g", LK_COL_VALUES(c, double)[i]); break;
+	case LK_T_DECIMAL:
+		lk_decimal_to_string(LK_COL_VALUES(c, lk_int128)[i], c->type->scale, b);
+		break;
+	case LK_T_STRING: {
+		int64_t n;
+		const uint8_t *p = lk_column_bytes(c, i, &n);
+		lk_buf_append(out, p, (size_t) n);
+		return;
+	}
+	default: snprintf(b, sizeof(b), "?"); break;
+	}
+	lk_buf_append_str(out, b);
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* Every live row of the latest snapshot as "v1|v2|...", sorted, joined by
+ * '\n'; header "name:type,..." first.  malloc'd. */
+static char *
+scan_text(st_store *st)
+{
+	dl_snapshot *s = snap(st);
+	lk_buf out = LK_BUF_INIT;
+	lk_arena a;
+	lk_arena_init(&a, 0);
+	for (int i = 0; i < s->schema.type->nchildren; i++) {
+		const lk_field *f = &s->schema.type->children[i];
+		lk_buf_append_str(&out, i ? "," : "");
+		lk_buf_append_str(&out, f->name);
+		lk_buf_append_str(&out, ":");
+		lk_buf_append_str(&out, dl_type_json_name(&a, f->type));
+	}
+	lk_buf_append_str(&out, "\n");
+	dl_scan *sc;
+	lk_error err;
+	cr_assert(dl_scan_open(s, &sc, &err), "%s", errs(&err));
+	char **rows = NULL;
+	size_t n = 0, cap = 0;
+	for (;;) {
+		lk_batch *b;
+		cr_assert(dl_scan_next(sc, &b, &err), "%s", errs(&err));
+		if (!b)
+			break;
+		for (int64_t r = 0; r < b->nrows; r++) {
+			lk_buf row = LK_BUF_INIT;
+			for (int c = 0; c < b->ncols; c++) {
+				if (c)
+					lk_buf_append_str(&row, "|");
+				value_text(&b->cols[c], r, &row);
+			}
+			lk_buf_cstr(&row);
+			if (n == cap)
+				rows = realloc(rows, (cap = cap * 2 + 8) * sizeof(char *));
+			rows[n++] = (char *) row.data;
+		}
+	}
+	dl_scan_free(sc);
+	qsort(rows, n, sizeof(char *), cmp_str);
+	for (size_t i = 0; i < n; i++) {
+		lk_buf_append_str(&out, rows[i]);
+		lk_buf_append_str(&out, "\n");
+		free(rows[i]);
+	}
+	free(rows);
+	lk_arena_free(&a);
+	dl_snapshot_free(s);
+	lk_buf_cstr(&out);
+	return (char *) out.data;
+}
+
+/* Evolve the latest version with changes[0..n) in its own commit. */
+static void
+evolve(st_store *st, const dl_schema_change *ch, int n)
+{
+	dl_snapshot *s = snap(st);
+	dl_evolution ev;
+	lk_error err;
+	lk_arena a;
+	lk_arena_init(&a, 0);
+	cr_assert(dl_evolve_schema(&s->protocol, &s->metadata, ch, n, &a, &ev, &err), "%s",
+			  errs(&err));
+	dl_commit *c = dl_commit_begin(st, s, "CHANGE COLUMN");
+	cr_assert(dl_evolve_add_actions(c, &ev, &err), "%s", errs(&err));
+	cr_assert(dl_commit_run(c, NULL, &err), "%s", errs(&err));
+	dl_commit_free(c);
+	lk_arena_free(&a);
+	dl_snapshot_free(s);
+}
+
+/* Append one batch built by fill(b) in the latest schema. */
+static void
+write_rows(st_store *st, void (*fill)(lk_batch *b, int from), int from)
+{
+	dl_snapshot *s = snap(st);
+	dl_commit *c = dl_commit_begin(st, s, "WRITE");
+	lk_batch *b = lk_batch_new(s->schema.type);
+	fill(b, from);
+	cr_assert(lk_batch_seal(b));
+	lk_error err;
+	cr_assert(dl_write_batch(c, b, NULL, &err), "%s", errs(&err));
+	cr_assert(dl_commit_run(c, NULL, &err), "%s", errs(&err));
+	lk_batch_free(b);
+	dl_commit_free(c);
+	dl_snapshot_free(s);
+}
+
+static void
+str_append(lk_column *c, const char *s)
+{
+	if (!s)
+		lk_column_append_null(c);
+	else
+		lk_column_append_bytes(c, s, (int64_t) strlen(s));
+}
+
+/* ---- dlevolve: rules ----------------------------------------------------------- */
+
+TestSuite(dlevolve, .init = setup, .fini = teardown);
+
+Test(dlevolve, widening_rules)
+{
+	lk_type *i8 = lk_type_new(&ta, LK_T_BYTE), *i16 = lk_type_new(&ta, LK_T_SHORT);
+	lk_type *i32 = lk_type_new(&ta, LK_T_INT), *i64 = lk_type_new(&ta, LK_T_LONG);
+	lk_type *f32 = lk_type_new(&ta, LK_T_FLOAT), *f64 = lk_type_new(&ta, LK_T_DOUBLE);
+	lk_type *str = lk_type_new(&ta, LK_T_STRING), *date = lk_type_new(&ta, LK_T_DATE);
+	lk_type *ntz = lk_type_new(&ta, LK_T_TIMESTAMP_NTZ);
+	lk_type *ts = lk_type_new(&ta, LK_T_TIMESTAMP);
+	cr_assert(dl_type_widening_allowed(i8, i16));
+	cr_assert(dl_type_widening_allowed(i16, i32));
+	cr_assert(dl_type_widening_allowed(i16, i64));
+	cr_assert(dl_type_widening_allowed(i32, i64));
+	cr_assert_not(dl_type_widening_allowed(i64, i32));
+	cr_assert_not(dl_type_widening_allowed(i32, i32));
+	cr_assert(dl_type_widening_allowed(f32, f64));
+	cr_assert_not(dl_type_widening_allowed(f64, f32));
+	cr_assert(dl_type_widening_allowed(i32, f64));
+	cr_assert_not(dl_type_widening_allowed(i64, f64));
+	cr_assert_not(dl_type_widening_allowed(i32, f32));
+	cr_assert_not(dl_type_widening_allowed(i32, str));
+	cr_assert_not(dl_type_widening_allowed(str, i32));
+	cr_assert(dl_type_widening_allowed(date, ntz));
+	cr_assert_not(dl_type_widening_allowed(date, ts));
+	/* decimal(p,s) → decimal(p+k1, s+k2), k1 ≥ k2 ≥ 0 */
+	cr_assert(dl_type_widening_allowed(lk_type_decimal(&ta, 10, 2), lk_type_decimal(&ta, 12, 2)));
+	cr_assert(dl_type_widening_allowed(lk_type_decimal(&ta, 10, 2), lk_type_decimal(&ta, 12, 4)));
+	cr_assert_not(dl_type_widening_allowed(lk_type_decimal(&ta, 10, 2),
+										   lk_type_decimal(&ta, 11, 4)));
+	cr_assert_not(dl_type_widening_allowed(lk_type_decimal(&ta, 10, 2),
+										   lk_type_decimal(&ta, 12, 1)));
+	cr_assert_not(dl_type_widening_allowed(lk_type_decimal(&ta, 10, 2),
+										   lk_type_decimal(&ta, 10, 2)));
+	cr_assert_not(dl_type_widening_allowed(lk_type_decimal(&ta, 12, 2),
+										   lk_type_decimal(&ta, 10, 2)));
+	cr_assert(dl_type_widening_allowed(lk_type_decimal(&ta, 30, 2), lk_type_decimal(&ta, 38, 2)));
+	/* integers to decimals: 10 / 20 digits before the point */
+	cr_assert(dl_type_widening_allowed(i32, lk_type_decimal(&ta, 10, 0)));
+	cr_assert(dl_type_widening_allowed(i32, lk_type_decimal(&ta, 12, 2)));
+	cr_assert_not(dl_type_widening_allowed(i32, lk_type_decimal(&ta, 9, 0)));
+	cr_assert_not(dl_type_widening_allowed(i32, lk_type_decimal(&ta, 11, 2)));
+	cr_assert(dl_type_widening_allowed(i64, lk_type_decimal(&ta, 20, 0)));
+	cr_assert_not(dl_type_widening_allowed(i64, lk_type_decimal(&ta, 19, 0)));
+	cr_assert_not(dl_type_widening_allowed(lk_type_decimal(&ta, 10, 0), i64));
+	/* nested types never */
+	cr_assert_not(dl_type_widening_allowed(lk_type_array(&ta, i32, true),
+										   lk_type_array(&ta, i64, true)));
+	cr_assert_str_eq(dl_type_json_name(&ta, lk_type_decimal(&ta, 12, 3)), "decimal(12,3)");
+	cr_assert_str_eq(dl_type_json_name(&ta, i32), "integer");
+	cr_assert_str_eq(dl_type_json_name(&ta, ntz), "timestamp_ntz");
+	cr_assert_null(dl_type_json_name(&ta, lk_type_array(&ta, i32, true)));
+}
+
+static char *
+strings_text(const dl_strings *l)
+{
+	static char buf[512];
+	buf[0] = '\0';
+	for (int i = 0; i < l->n; i++) {
+		strcat(buf, i ? "," : "");
+		strcat(buf, l->items[i]);
+	}
+	return buf;
+}
+
+Test(dlevolve, protocol_feature_upgrades)
+{
+	dl_protocol p = {.min_reader_version = 1, .min_writer_version = 2}, o;
+	bool ch;
+	dl_protocol_add_feature(&p, "columnMapping", true, &ta, &o, &ch);
+	cr_assert(ch);
+	cr_assert_eq(o.min_reader_version, 3);
+	cr_assert_eq(o.min_writer_version, 7);
+	cr_assert(o.has_reader_features && o.has_writer_features);
+	cr_assert_str_eq(strings_text(&o.reader_features), "columnMapping");
+	cr_assert_str_eq(strings_text(&o.writer_features), "appendOnly,invariants,columnMapping");
+
+	/* (1,7) appendOnly (a history table) + typeWidening */
+	const char *w1[] = {"appendOnly"};
+	dl_protocol h = {.min_reader_version = 1, .min_writer_version = 7,
+					 .has_writer_features = true, .writer_features = {w1, 1}};
+	dl_protocol_add_feature(&h, "typeWidening", true, &ta, &o, &ch);
+	cr_assert(ch);
+	cr_assert_eq(o.min_reader_version, 3);
+	cr_assert_str_eq(strings_text(&o.reader_features), "typeWidening");
+	cr_assert_str_eq(strings_text(&o.writer_features), "appendOnly,typeWidening");
+	/* then columnMapping on top: both lists grow */
+	dl_protocol o2;
+	dl_protocol_add_feature(&o, "columnMapping", true, &ta, &o2, &ch);
+	cr_assert(ch);
+	cr_assert_str_eq(strings_text(&o2.reader_features), "typeWidening,columnMapping");
+	cr_assert_str_eq(strings_text(&o2.writer_features),
+					 "appendOnly,typeWidening,columnMapping");
+	/* already there: unchanged */
+	dl_protocol o3;
+	dl_protocol_add_feature(&o2, "columnMapping", true, &ta, &o3, &ch);
+	cr_assert_not(ch);
+	cr_assert_eq(o3.reader_features.n, 2);
+
+	/* legacy reader 2 (column mapping) on writer 5 */
+	dl_protocol l = {.min_reader_version = 2, .min_writer_version = 5};
+	dl_protocol_add_feature(&l, "deletionVectors", true, &ta, &o, &ch);
+	cr_assert_str_eq(strings_text(&o.reader_features), "columnMapping,deletionVectors");
+	cr_assert_str_eq(strings_text(&o.writer_features),
+					 "appendOnly,invariants,checkConstraints,changeDataFeed,"
+					 "generatedColumns,columnMapping,deletionVectors");
+	/* a writer-only feature leaves the reader alone */
+	dl_protocol_add_feature(&p, "changeDataFeed", false, &ta, &o, &ch);
+	cr_assert(ch);
+	cr_assert_eq(o.min_reader_version, 1);
+	cr_assert_eq(o.min_writer_version, 7);
+	cr_assert_not(o.has_reader_features);
+	cr_assert_str_eq(strings_text(&o.writer_features), "appendOnly,invariants,changeDataFeed");
+}
+
+Test(dlevolve, metadata_json_set)
+{
+	lk_error err;
+	const char *m = dl_metadata_json_set(&ta, "{\"a\":1,\"comment\":\"x\"}", "b", "[1,2]",
+										 &err);
+	cr_assert_str_eq(m, "{\"a\":1,\"comment\":\"x\",\"b\":[1,2]}");
+	m = dl_metadata_json_set(&ta, m, "a", "\"y\"", &err);
+	cr_assert_str_eq(m, "{\"a\":\"y\",\"comment\":\"x\",\"b\":[1,2]}");
+	cr_assert_null(dl_metadata_json_set(&ta, "[1]", "a", "1", &err));
+	cr_assert_eq(err.code, LK_ERR_CORRUPT);
+	cr_assert_null(dl_metadata_json_set(&ta, "{}", "a", "nope", &err));
+	cr_assert_eq(err.code, LK_ERR_INVALID);
+}
+
+/* ---- dlevolve: whole tables ------------------------------------------------------ */
+
+/* v1 rows: id int, f float, d decimal(10,2), s string */
+static void
+fill_v1(lk_batch *b, int from)
+{
+	char buf[32];
+	for (int id = from; id < from + 3; id++) {
+		lk_column_append_i32(&b->cols[0], id);
+		float f = (float) id + 0.1f;
+		lk_column_append_fixed(&b->cols[1], &f);
+		lk_column_append_i128(&b->cols[2], (lk_int128) id * 100 + 25);
+		snprintf(buf, sizeof(buf), "s%d", id);
+		str_append(&b->cols[3], id == from + 1 ? NULL : buf);
+	}
+}
+
+/* v2 rows after widening + an added column n: id long, f double,
+ * d decimal(12,3), s string, n long */
+static void
+fill_v2(lk_batch *b, int from)
+{
+	char buf[32];
+	for (int id = from; id < from + 2; id++) {
+		lk_column_append_i64(&b->cols[0], (int64_t) id << 33);
+		lk_column_append_f64(&b->cols[1], id + 0.25);
+		lk_column_append_i128(&b->cols[2], (lk_int128) id * 1000 + 125);
+		snprintf(buf, sizeof(buf), "t%d", id);
+		str_append(&b->cols[3], buf);
+		lk_column_append_i64(&b->cols[4], id * 7);
+	}
+}
+
+/* v3 after renaming s → label and dropping f: id, d, label, n (4 rows) */
+static void
+fill_v3(lk_batch *b, int from)
+{
+	for (int id = from; id < from + 4; id++) {
+		lk_column_append_i64(&b->cols[0], id);
+		lk_column_append_i128(&b->cols[1], (lk_int128) id * 1000);
+		str_append(&b->cols[2], "u");
+		if (id % 2)
+			lk_column_append_null(&b->cols[3]);
+		else
+			lk_column_append_i64(&b->cols[3], -id);
+	}
+}
+
+/* Physical column names of data file `file` (index in the latest
+ * snapshot's sorted file list). */
+static char *
+file_columns(st_store *st, int file)
+{
+	dl_snapshot *s = snap(st);
+	cr_assert_lt((size_t) file, s->nfiles);
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, "t");
+	snprintf(path + strlen(path), sizeof(path) - strlen(path), "/%s", s->files[file].path);
+	pq_input in;
+	lk_error err;
+	cr_assert(pq_input_open_file(&in, path, &err), "%s", errs(&err));
+	pq_reader *r = pq_reader_open(&in, &err);
+	cr_assert_not_null(r, "%s", errs(&err));
+	const lk_type *fs = pq_reader_schema(r);
+	static char buf[1024];
+	buf[0] = '\0';
+	for (int i = 0; i < fs->nchildren; i++) {
+		strcat(buf, i ? "," : "");
+		strncat(buf, fs->children[i].name, 60);
+	}
+	pq_reader_free(r);
+	dl_snapshot_free(s);
+	return buf;
+}
+
+/* Index (in the sorted file list) of the file with the given row count. */
+static int
+file_with_rows(st_store *st, int64_t rows)
+{
+	dl_snapshot *s = snap(st);
+	int found = -1;
+	for (size_t i = 0; i < s->nfiles; i++) {
+		const char *p = s->files[i].add.stats;
+		char want[64];
+		snprintf(want, sizeof(want), "\"numRecords\":%" PRId64 ",", rows);
+		if (p && strstr(p, want))
+			found = (int) i;
+	}
+	dl_snapshot_free(s);
+	cr_assert_geq(found, 0);
+	return found;
+}
+
+Test(dlevolve, widen_add_rename_drop_then_scan)
+{
+	st_store st;
+	lk_error err;
+	char root[512];
+	snprintf(root, sizeof(root), "%s/t", tmpdir);
+	cr_assert(st_store_open(&st, root, 0, &err), "%s", errs(&err));
+	lk_type *t = lk_type_struct(&ta, 4);
+	t->children[0] = fld("id", lk_type_new(&ta, LK_T_INT));
+	t->children[1] = fld("f", lk_type_new(&ta, LK_T_FLOAT));
+	t->children[2] = fld("d", lk_type_decimal(&ta, 10, 2));
+	t->children[3] = fld("s", lk_type_new(&ta, LK_T_STRING));
+	dl_table_options o;
+	dl_table_options_init(&o);
+	o.deletion_vectors = true;
+	cr_assert(dl_table_create(&st, t, &o, &err), "%s", errs(&err));
+	write_rows(&st, fill_v1, 1);
+
+	/* widen every column that can be, and add n */
+	dl_schema_change w[] = {
+		{.kind = DL_SC_WIDEN, .column = "id", .type = lk_type_new(&ta, LK_T_LONG)},
+		{.kind = DL_SC_WIDEN, .column = "F", .type = lk_type_new(&ta, LK_T_DOUBLE)},
+		{.kind = DL_SC_WIDEN, .column = "d", .type = lk_type_decimal(&ta, 12, 3)},
+		{.kind = DL_SC_ADD, .name = "n", .type = lk_type_new(&ta, LK_T_LONG), .position = -1},
+	};
+	evolve(&st, w, 4);
+	dl_snapshot *s = snap(&st);
+	cr_assert_eq(s->protocol.min_reader_version, 3);
+	cr_assert_str_eq(strings_text(&s->protocol.reader_features), "deletionVectors,typeWidening");
+	cr_assert_str_eq(dl_snapshot_config(s, "delta.enableTypeWidening"), "true");
+	cr_assert_null(dl_snapshot_config(s, "delta.columnMapping.mode"));
+	cr_assert_str_eq(s->schema.info->children[0].metadata,
+					 "{\"delta.typeChanges\":[{\"fromType\":\"integer\",\"toType\":\"long\"}]}");
+	cr_assert_str_eq(s->schema.info->children[2].metadata,
+					 "{\"delta.typeChanges\":[{\"fromType\":\"decimal(10,2)\","
+					 "\"toType\":\"decimal(12,3)\"}]}");
+	cr_assert_str_eq(s->schema.info->children[3].metadata, "{}");
+	dl_snapshot_free(s);
+	write_rows(&st, fill_v2, 10);
+
+	/* the old narrow file reads as the wide types; n null there */
+	char *txt = scan_text(&st);
+	cr_assert_str_eq(txt,
+					 "id:long,f:double,d:decimal(12,3),s:string,n:long\n"
+					 "1|d1.1000000238418579|1.250|s1|-\n"
+					 "2|d2.0999999046325684|2.250|-|-\n"
+					 "3|d3.0999999046325684|3.250|s3|-\n"
+					 "85899345920|d10.25|10.125|t10|70\n"
+					 "94489280512|d11.25|11.125|t11|77\n");
+	free(txt);
+
+	/* rename s → label and drop f: column mapping is turned on */
+	dl_schema_change r[] = {
+		{.kind = DL_SC_RENAME, .column = "s", .name = "label"},
+		{.kind = DL_SC_DROP, .column = "f"},
+	};
+	evolve(&st, r, 2);
+	s = snap(&st);
+	cr_assert_str_eq(dl_snapshot_config(s, "delta.columnMapping.mode"), "name");
+	cr_assert_str_eq(dl_snapshot_config(s, "delta.columnMapping.maxColumnId"), "5");
+	cr_assert_eq(s->column_mapping, DL_CM_NAME);
+	cr_assert_str_eq(strings_text(&s->protocol.reader_features),
+					 "deletionVectors,typeWidening,columnMapping");
+	cr_assert(strstr(strings_text(&s->protocol.writer_features), "columnMapping"));
+	cr_assert_eq(s->schema.type->nchildren, 4);
+	cr_assert_str_eq(s->schema.type->children[2].name, "label");
+	cr_assert_str_eq(s->schema.info->children[2].physical_name, "s");
+	cr_assert_eq(s->schema.info->children[0].id, 1);
+	cr_assert_str_eq(s->schema.info->children[0].physical_name, "id");
+	/* the widening history stays */
+	cr_assert(strstr(s->schema.info->children[0].metadata, "delta.typeChanges"));
+	cr_assert_str_eq(s->schema.info->children[3].physical_name, "n");
+	cr_assert_eq(s->schema.info->children[3].id, 5);
+	dl_snapshot_free(s);
+	write_rows(&st, fill_v3, 20);
+	txt = scan_text(&st);
+	cr_assert_str_eq(txt,
+					 "id:long,d:decimal(12,3),label:string,n:long\n"
+					 "1|1.250|s1|-\n"
+					 "20|20.000|u|-20\n"
+					 "21|21.000|u|-\n"
+					 "22|22.000|u|-22\n"
+					 "23|23.000|u|-\n"
+					 "2|2.250|-|-\n"
+					 "3|3.250|s3|-\n"
+					 "85899345920|10.125|t10|70\n"
+					 "94489280512|11.125|t11|77\n");
+	free(txt);
+	/* the new file is written with the physical names (f is gone) */
+	cr_assert_str_eq(file_columns(&st, file_with_rows(&st, 4)), "id,d,s,n");
+	cr_assert_str_eq(file_columns(&st, file_with_rows(&st, 2)), "id,f,d,s,n");
+
+	/* a column added under column mapping gets a fresh id and a uuid name;
+	 * a new column may reuse the logical name of a dropped one */
+	dl_schema_change a2[] = {
+		{.kind = DL_SC_ADD, .name = "f", .type = lk_type_new(&ta, LK_T_STRING), .position = 1},
+	};
+	evolve(&st, a2, 1);
+	s = snap(&st);
+	cr_assert_str_eq(s->schema.type->children[1].name, "f");
+	cr_assert_eq(s->schema.info->children[1].id, 6);
+	cr_assert_eq(strncmp(s->schema.info->children[1].physical_name, "col-", 4), 0);
+	cr_assert_eq(strlen(s->schema.info->children[1].physical_name), 40);
+	cr_assert_str_eq(dl_snapshot_config(s, "delta.columnMapping.maxColumnId"), "6");
+	dl_snapshot_free(s);
+	txt = scan_text(&st);
+	/* the dropped f's data (physical "f") is not read back as the new f */
+	cr_assert(strstr(txt, "1|-|1.250|s1|-\n"), "%s", txt);
+	free(txt);
+	st_store_close(&st);
+}
+
+Test(dlevolve, refusals)
+{
+	st_store st;
+	lk_error err;
+	char root[512];
+	snprintf(root, sizeof(root), "%s/t", tmpdir);
+	cr_assert(st_store_open(&st, root, 0, &err), "%s", errs(&err));
+	lk_type *t = lk_type_struct(&ta, 2);
+	t->children[0] = fld("id", lk_type_new(&ta, LK_T_INT));
+	t->children[1] = fld("p", lk_type_new(&ta, LK_T_STRING));
+	dl_table_options o;
+	dl_table_options_init(&o);
+	const char *parts[] = {"p"};
+	o.partition_columns = parts;
+	o.npartition_columns = 1;
+	cr_assert(dl_table_create(&st, t, &o, &err), "%s", errs(&err));
+	dl_snapshot *s = snap(&st);
+	dl_evolution ev;
+	struct {
+		dl_schema_change ch;
+		lk_error_code code;
+		const char *msg;
+	} cases[] = {
+		{{.kind = DL_SC_WIDEN, .column = "id", .type = lk_type_new(&ta, LK_T_STRING)},
+		 LK_ERR_UNSUPPORTED, "changing the type from integer to string is not a type widening"},
+		{{.kind = DL_SC_WIDEN, .column = "id", .type = lk_type_new(&ta, LK_T_SHORT)},
+		 LK_ERR_UNSUPPORTED, "from integer to short"},
+		{{.kind = DL_SC_DROP, .column = "p"}, LK_ERR_INVALID, "partition column"},
+		{{.kind = DL_SC_DROP, .column = "nope"}, LK_ERR_INVALID, "no such column"},
+		{{.kind = DL_SC_ADD, .name = "ID", .type = lk_type_new(&ta, LK_T_INT)},
+		 LK_ERR_INVALID, "already has a column named \"ID\""},
+		{{.kind = DL_SC_RENAME, .column = "id", .name = "P"}, LK_ERR_INVALID,
+		 "already has a column named"},
+		{{.kind = DL_SC_ADD, .name = "x", .type = lk_type_new(&ta, LK_T_TIME)},
+		 LK_ERR_UNSUPPORTED, "no Delta equivalent"},
+	};
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		lk_error_clear(&err);
+		cr_assert_not(dl_evolve_schema(&s->protocol, &s->metadata, &cases[k].ch, 1, &ta, &ev,
+									   &err), "case %zu", k);
+		cr_assert_eq(err.code, cases[k].code, "case %zu: %s", k, errs(&err));
+		cr_assert(strstr(err.msg, cases[k].msg), "case %zu: %s", k, errs(&err));
+	}
+	/* renaming a partition column renames it in partitionColumns too; a
+	 * case-only rename of the column itself is fine */
+	dl_schema_change ok[] = {
+		{.kind = DL_SC_RENAME, .column = "p", .name = "part"},
+		{.kind = DL_SC_RENAME, .column = "id", .name = "ID"},
+	};
+	cr_assert(dl_evolve_schema(&s->protocol, &s->metadata, ok, 2, &ta, &ev, &err), "%s",
+			  errs(&err));
+	cr_assert_eq(ev.metadata.partition_columns.n, 1);
+	cr_assert_str_eq(ev.metadata.partition_columns.items[0], "part");
+	cr_assert(ev.column_mapping_enabled && ev.protocol_changed);
+	cr_assert_eq(ev.protocol.min_reader_version, 3);
+	cr_assert_str_eq(ev.schema.type->children[0].name, "ID");
+	cr_assert_str_eq(ev.schema.info->children[1].physical_name, "p");
+	dl_snapshot_free(s);
+	st_store_close(&st);
+}
