@@ -312,7 +312,7 @@ for t in m1 m2 m3 m4; do
 		>"$work/check_$t.out" 2>&1
 	cat "$work/check_$t.out"
 	grep -q '^FAIL' "$work/check_$t.out" && fail=1
-	grep -q '^PASS' "$work/check_$t.out" || failed "$t/oracle (no PASS line: $(head -c 300 "$work/check_$t.out"))"
+	grep -q '^\(PASS\|FAIL\) ' "$work/check_$t.out" || failed "$t/oracle (no PASS line: $(head -c 300 "$work/check_$t.out"))"
 done
 if [ $fail -ne 0 ]; then
 	echo "    lakesync log (last 40 lines):"

@@ -467,6 +467,8 @@ async function compare(label, dir, table, key) {
 		const common = fields.filter((f) => pgCols.includes(f.name));
 		await loadPg(db, table, common, tmp);
 		const nPg = Number(String(psql(`SELECT count(*) FROM ${relName(table)}`)).trim());
+		await db.run(`CREATE OR REPLACE TABLE pg_c AS SELECT ${common.map((f) =>
+			(f.type === 'float' || f.type === 'double' ? `CAST(${qi(f.name)} AS VARCHAR)` : qi(f.name)) + ` AS ${qi(f.name)}`).join(', ')} FROM pg`);
 		// scan
 		try {
 			const out = path.join(tmp, 'scan.parquet');
@@ -474,8 +476,6 @@ async function compare(label, dir, table, key) {
 			await db.run(`CREATE OR REPLACE TABLE scan AS SELECT ${common.map((f) => qi(f.name)).join(', ')} FROM read_parquet(${sqlString(out)})`);
 			await db.run(`CREATE OR REPLACE TABLE scan_c AS SELECT ${common.map((f) =>
 				(f.type === 'float' || f.type === 'double' ? `CAST(CAST(${qi(f.name)} AS ${duckType(f.type)}) AS VARCHAR)` : qi(f.name)) + ` AS ${qi(f.name)}`).join(', ')} FROM scan`);
-			await db.run(`CREATE OR REPLACE TABLE pg_c AS SELECT ${common.map((f) =>
-				(f.type === 'float' || f.type === 'double' ? `CAST(${qi(f.name)} AS VARCHAR)` : qi(f.name)) + ` AS ${qi(f.name)}`).join(', ')} FROM pg`);
 			const r = await sameRows(db, 'scan_c', 'pg_c', common);
 			report('scan', r.equal, r.equal ? `(${nPg} rows, version ${st.version})` : explain(r, 'scan_c', 'pg_c'));
 		} catch (e) {
