@@ -16,6 +16,13 @@
  *   capture waitlsn LOCATION APPID LSN TIMEOUT_S
  *       Wait until the Delta table's txn version of APPID ≥ LSN (text
  *       X/Y); prints "waited_ms=…"; exit 1 on timeout.
+ *   capture rusage FILE CMD [ARG…]
+ *       Run CMD (stdin/stdout/stderr inherited), wait for it (wait4) and
+ *       write one line to FILE:
+ *         wall_s=… user_s=… sys_s=… maxrss_kib=… exit=…
+ *       (maxrss: the child's peak resident set, all its threads); exits
+ *       with CMD's exit code (128 + signal when killed).  Used by the
+ *       update-heavy measurement (5) of bench/capture.sh.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -25,7 +32,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -259,6 +268,49 @@ cmd_waitlsn(int argc, char **argv)
 	return rc;
 }
 
+static int
+cmd_rusage(int argc, char **argv)
+{
+	if (argc < 4) {
+		fprintf(stderr, "usage: capture rusage FILE CMD [ARG...]\n");
+		return 2;
+	}
+	int64_t t0 = wall_us();
+	pid_t pid = fork();
+	if (pid < 0) {
+		perror("capture rusage: fork");
+		return 1;
+	}
+	if (pid == 0) {
+		execvp(argv[3], argv + 3);
+		fprintf(stderr, "capture rusage: %s: %s\n", argv[3], strerror(errno));
+		_exit(127);
+	}
+	int status = 0;
+	struct rusage ru;
+	memset(&ru, 0, sizeof(ru));
+	while (wait4(pid, &status, 0, &ru) < 0) {
+		if (errno != EINTR) {
+			perror("capture rusage: wait4");
+			return 1;
+		}
+	}
+	int64_t t1 = wall_us();
+	int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	FILE *f = fopen(argv[2], "w");
+	if (!f) {
+		fprintf(stderr, "capture rusage: %s: %s\n", argv[2], strerror(errno));
+		return 1;
+	}
+	fprintf(f, "wall_s=%.2f user_s=%.2f sys_s=%.2f maxrss_kib=%ld exit=%d\n",
+			(double) (t1 - t0) / 1e6,
+			(double) ru.ru_utime.tv_sec + (double) ru.ru_utime.tv_usec / 1e6,
+			(double) ru.ru_stime.tv_sec + (double) ru.ru_stime.tv_usec / 1e6,
+			ru.ru_maxrss, rc);
+	fclose(f);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -266,6 +318,8 @@ main(int argc, char **argv)
 		return cmd_fresh(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "waitlsn"))
 		return cmd_waitlsn(argc, argv);
-	fprintf(stderr, "usage: capture fresh|waitlsn …  (see bench/capture.c)\n");
+	if (argc >= 2 && !strcmp(argv[1], "rusage"))
+		return cmd_rusage(argc, argv);
+	fprintf(stderr, "usage: capture fresh|waitlsn|rusage …  (see bench/capture.c)\n");
 	return 2;
 }
