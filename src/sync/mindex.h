@@ -27,6 +27,16 @@
  * the next open (key column dropped, retyped by widening) it is rebuilt.
  * A rename of a key column with column mapping keeps the index.
  *
+ * Unsaved changes: the caller updates the index as it commits and saves
+ * now and then.  To throw away changes that do not match the table (e.g.
+ * the index was updated but the commit failed), close without saving and
+ * open again: the saved state is caught up from the log.  A crash is the
+ * same.
+ *
+ * Duplicate keys among live rows (REPLICA IDENTITY FULL without a key):
+ * the index holds one location per key; which of the equal rows it is may
+ * differ between a rebuild and a replay.
+ *
  * Not thread-safe.  The snapshot and store are only used during the call
  * that receives them.
  */
@@ -50,7 +60,16 @@ typedef struct sy_mindex_stats {
 	int64_t saved_version;      /* version of the saved index, -1: none/unusable */
 	int64_t version;            /* version the index reflects after open (V) */
 	bool rebuilt;               /* scanned the whole table */
-	const char *reason;         /* why it was rebuilt (static string), or NULL */
+	const char *reason;         /* why it was rebuilt (static string), or NULL:
+								 * "no saved index", "saved index is corrupt",
+								 * "saved index unreadable", "saved index is of
+								 * another table (table id differs)", "key
+								 * columns changed (name, type or
+								 * partitioning)", "saved index is newer than
+								 * the table version", "commits since the saved
+								 * version are no longer in the log", "commits
+								 * since the saved version could not be read",
+								 * "rebuild requested" */
 	int64_t replayed_commits;   /* commits replayed (0 when rebuilt) */
 	int64_t files_read;         /* data files whose key columns were read */
 	int64_t rows_scanned;       /* live rows fed to the index */

@@ -37,6 +37,7 @@
 #include "common/types.h"
 #include "delta/commit.h"
 #include "delta/dv.h"
+#include "delta/evolve.h"
 #include "delta/log.h"
 #include "delta/maintenance.h"
 #include "delta/writer.h"
@@ -66,6 +67,8 @@ static bool st_open;
 static lk_arena tarena;
 static bool partitioned;        /* table partitioned by region, key (region, id) */
 static bool live[MAXID];        /* model: which ids are live */
+static bool key_int;            /* the key column is an integer (else long) */
+static const char *key_name;    /* its logical name (default "id") */
 
 static int
 rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
@@ -95,6 +98,8 @@ setup(void)
 	cr_assert(st_store_open(&st, tabdir, 0, &err), "%s", errs(&err));
 	st_open = true;
 	partitioned = false;
+	key_int = false;
+	key_name = "id";
 	memset(live, 0, sizeof(live));
 }
 
@@ -171,11 +176,23 @@ rows(const lk_type *sch, const int64_t *ids, int64_t n)
 	lk_batch *b = lk_batch_new(sch);
 	char buf[64];
 	for (int64_t i = 0; i < n; i++) {
-		lk_column_append_i64(&b->cols[0], ids[i]);
-		snprintf(buf, sizeof(buf), "v%" PRId64, ids[i]);
-		lk_column_append_bytes(&b->cols[1], buf, (int64_t) strlen(buf));
-		const char *r = region_of(ids[i]);
-		lk_column_append_bytes(&b->cols[2], r, (int64_t) strlen(r));
+		/* column 0: the key (int or long); v, region: strings; others null */
+		if (sch->children[0].type->id == LK_T_INT)
+			lk_column_append_i32(&b->cols[0], (int32_t) ids[i]);
+		else
+			lk_column_append_i64(&b->cols[0], ids[i]);
+		for (int c = 1; c < sch->nchildren; c++) {
+			const char *name = sch->children[c].name;
+			if (strcmp(name, "v") == 0) {
+				snprintf(buf, sizeof(buf), "v%" PRId64, ids[i]);
+				lk_column_append_bytes(&b->cols[c], buf, (int64_t) strlen(buf));
+			} else if (strcmp(name, "region") == 0) {
+				const char *r = region_of(ids[i]);
+				lk_column_append_bytes(&b->cols[c], r, (int64_t) strlen(r));
+			} else {
+				lk_column_append_null(&b->cols[c]);
+			}
+		}
 	}
 	cr_assert(lk_batch_seal(b));
 	return b;
@@ -248,7 +265,7 @@ oracle_cb(void *ctx, const lk_batch *b, lk_error *err)
 {
 	(void) err;
 	oracle *o = ctx;
-	const int64_t *ids = b->cols[o->idcol].values;
+	const lk_column *idc = &b->cols[o->idcol];
 	for (int64_t i = 0; i < b->nrows; i++) {
 		uint64_t pos = o->row0 + (uint64_t) i;
 		if (o->dv && dl_bitmap_contains(o->dv, pos))
@@ -259,10 +276,11 @@ oracle_cb(void *ctx, const lk_batch *b, lk_error *err)
 		}
 		ent *e = &o->e[o->n++];
 		memset(e, 0, sizeof(*e));
-		e->id = ids[i];
+		e->id = idc->type->id == LK_T_INT ? ((const int32_t *) idc->values)[i]
+										   : ((const int64_t *) idc->values)[i];
 		const char *r = partitioned
 			? dl_map_get(&o->f->add.partition_values, "region", NULL)
-			: region_of(ids[i]);
+			: region_of(e->id);
 		cr_assert_not_null(r);
 		snprintf(e->region, sizeof(e->region), "%s", r);
 		e->path = strdup(o->f->add.path);
@@ -283,7 +301,10 @@ oracle_read(const dl_snapshot *s, oracle *o)
 	cr_assert(dl_layout_make(&s->schema, s->column_mapping,
 							 &s->metadata.partition_columns, &a, &l, &err),
 			  "%s", errs(&err));
-	o->idcol = lk_type_field_index(l.data, "id");
+	o->idcol = -1;              /* the data column of logical column 0 */
+	for (int k = 0; k < l.ndata; k++)
+		if (l.data_index[k] == 0)
+			o->idcol = k;
 	cr_assert_geq(o->idcol, 0);
 	for (size_t i = 0; i < s->nfiles; i++) {
 		dl_bitmap dv;
@@ -313,7 +334,7 @@ static void
 key_of(int64_t id, const char *region, lk_buf *out)
 {
 	static lk_type lt_, st_;
-	lt_.id = LK_T_LONG;
+	lt_.id = key_int ? LK_T_INT : LK_T_LONG;
 	st_.id = LK_T_STRING;
 	lk_type *lt = &lt_, *stt = &st_;
 	lk_column c[2];
@@ -324,7 +345,10 @@ key_of(int64_t id, const char *region, lk_buf *out)
 		n++;
 	}
 	lk_column_init(&c[n], lt);
-	lk_column_append_i64(&c[n], id);
+	if (key_int)
+		lk_column_append_i32(&c[n], (int32_t) id);
+	else
+		lk_column_append_i64(&c[n], id);
 	n++;
 	lk_error err;
 	cr_assert(sy_pkindex_key_from_row(c, n, 0, out, &err), "%s", errs(&err));
@@ -399,14 +423,14 @@ check_same(sy_mindex *a, sy_mindex *b)
 	}
 }
 
-static const char *const KEY_ID[] = {"id"};
 static const char *const KEY_RID[] = {"region", "id"};
 
 static sy_mindex *
 open_idx(const char *dir, const dl_snapshot *s, sy_mindex_stats *stats)
 {
 	lk_error err;
-	sy_mindex *m = sy_mindex_open(&st, s, dir, partitioned ? KEY_RID : KEY_ID,
+	const char *key_id[] = {key_name};
+	sy_mindex *m = sy_mindex_open(&st, s, dir, partitioned ? KEY_RID : key_id,
 								  partitioned ? 2 : 1, 0, stats, &err);
 	cr_assert_not_null(m, "%s", errs(&err));
 	return m;
@@ -1009,6 +1033,70 @@ Test(sync_mindex, partitioned_composite_key)
 	delete_ids((int64_t[]) {6, 31}, 2);
 	reopen_replay(2);
 	optimize();
+	reopen_replay(1);
+}
+
+static void
+evolve(const dl_schema_change *ch, int n)
+{
+	dl_snapshot *s = snap_at(-1);
+	lk_arena a;
+	lk_arena_init(&a, 0);
+	dl_evolution ev;
+	lk_error err;
+	cr_assert(dl_evolve_schema(&s->protocol, &s->metadata, ch, n, &a, &ev, &err),
+			  "%s", errs(&err));
+	dl_commit *c = dl_commit_begin(&st, s, "ALTER TABLE");
+	cr_assert(dl_evolve_add_actions(c, &ev, &err), "%s", errs(&err));
+	run_commit(c);
+	lk_arena_free(&a);
+	dl_snapshot_free(s);
+}
+
+Test(sync_mindex, schema_evolution)
+{
+	/* id int not null, v string, region string */
+	lk_type *t = lk_type_struct(&tarena, 3);
+	t->children[0] = fld("id", lk_type_new(&tarena, LK_T_INT), false);
+	t->children[1] = fld("v", lk_type_new(&tarena, LK_T_STRING), true);
+	t->children[2] = fld("region", lk_type_new(&tarena, LK_T_STRING), true);
+	dl_table_options o;
+	dl_table_options_init(&o);
+	o.deletion_vectors = true;
+	o.change_data_feed = true;
+	lk_error err;
+	cr_assert(dl_table_create(&st, t, &o, &err), "%s", errs(&err));
+	key_int = true;
+	insert(0, 10, 3);
+	save_index_at_latest();
+	/* ADD COLUMN, then rows with it: replayed */
+	dl_schema_change add = {DL_SC_ADD, NULL, "extra", lk_type_new(&tarena, LK_T_LONG), -1};
+	evolve(&add, 1);
+	insert(10, 5, 0);
+	delete_ids((int64_t[]) {1}, 1);
+	reopen_replay(3);
+	/* RENAME of the key column (turns column mapping on): the key bytes do
+	 * not change, replayed under the new name */
+	dl_schema_change ren = {DL_SC_RENAME, "id", "ident", NULL, -1};
+	evolve(&ren, 1);
+	key_name = "ident";
+	insert(20, 4, 0);
+	reopen_replay(2);
+	/* DROP of another column: replayed */
+	dl_schema_change drop = {DL_SC_DROP, "v", NULL, NULL, -1};
+	evolve(&drop, 1);
+	delete_ids((int64_t[]) {21}, 1);
+	reopen_replay(2);
+	/* WIDEN of the key column int → long: other key bytes, rebuilt */
+	dl_schema_change widen = {DL_SC_WIDEN, "ident", NULL, lk_type_new(&tarena, LK_T_LONG), -1};
+	evolve(&widen, 1);
+	key_int = false;
+	insert(30, 3, 0);
+	dl_snapshot *s = snap_at(-1);
+	expect_rebuild(s, "key columns changed (name, type or partitioning)", 9 + 5 + 4 - 1 + 3);
+	dl_snapshot_free(s);
+	/* and replays again after that */
+	delete_ids((int64_t[]) {30, 3}, 2);
 	reopen_replay(1);
 }
 
