@@ -17,6 +17,19 @@
  * in place (a decoded field is never longer than its text) and each field
  * is NUL-terminated where its delimiter was: no allocation per field or
  * per row beyond libpq's own buffer.
+ *
+ * COPY TO STDOUT WITH (FORMAT binary), big-endian integers:
+ *
+ *   header   "PGCOPY\n\377\r\n\0"  int32 flags  int32 ext_len  ext_len bytes
+ *            (flags bit 16: OIDs included: refused; bits 17-31 must be 0)
+ *   tuple    int16 nfields, then per field:
+ *              int32 len (-1 = NULL, no bytes follow)   len bytes
+ *   trailer  int16 -1
+ *
+ * The server sends the header with the first tuple in one CopyData
+ * message, then one message per tuple, and the trailer in a message of
+ * its own; the reader accepts any number of whole tuples per message.
+ * Field bytes are the type's send function output (see pgtypes.c).
  */
 #include "pg/copyout.h"
 
@@ -164,6 +177,93 @@ pgcopy_parse_row(char *row, size_t len, pgcopy_field *fields, int nfields,
 	return true;
 }
 
+/* ---- binary format ------------------------------------------------------ */
+
+static const uint8_t binary_signature[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n',
+											 0xff, '\r', '\n', 0};
+
+static inline uint32_t
+get_u32be(const uint8_t *p)
+{
+	return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
+}
+
+bool
+pgcopy_parse_binary_header(const uint8_t *p, size_t len, size_t *used,
+						   lk_error *err)
+{
+	*used = 0;
+	if (len < 19 || memcmp(p, binary_signature, sizeof(binary_signature)) != 0) {
+		lk_error_set(err, LK_ERR_CORRUPT, "binary copy data does not start with "
+					 "the PGCOPY signature");
+		return lk_error_where(err, "byte 0");
+	}
+	uint32_t flags = get_u32be(p + 11), ext = get_u32be(p + 15);
+	if (flags != 0) {
+		lk_error_set(err, LK_ERR_CORRUPT, "binary copy header has flags 0x%08x "
+					 "(OIDs or an unknown critical flag)", (unsigned) flags);
+		return lk_error_where(err, "byte 11");
+	}
+	if (ext > len - 19) {
+		lk_error_set(err, LK_ERR_CORRUPT, "binary copy header extension of %u "
+					 "bytes is longer than the data", (unsigned) ext);
+		return lk_error_where(err, "byte 15");
+	}
+	*used = 19 + (size_t) ext;
+	return true;
+}
+
+int
+pgcopy_parse_binary_tuple(const uint8_t *p, size_t len, size_t *used,
+						  pgcopy_field *fields, int nfields, lk_error *err)
+{
+	*used = 0;
+	if (len < 2) {
+		lk_error_set(err, LK_ERR_CORRUPT, "binary copy tuple is truncated");
+		return -1;
+	}
+	int16_t nf = (int16_t) ((uint16_t) p[0] << 8 | p[1]);
+	if (nf == -1) {
+		*used = 2;
+		return 0;
+	}
+	if (nf != nfields) {
+		lk_error_set(err, LK_ERR_CORRUPT,
+					 "binary copy tuple has %d fields, expected %d", (int) nf,
+					 nfields);
+		return -1;
+	}
+	size_t pos = 2;
+	for (int i = 0; i < nfields; i++) {
+		if (len - pos < 4) {
+			lk_error_set(err, LK_ERR_CORRUPT, "binary copy tuple is truncated");
+			lk_error_where(err, "column %d", i + 1);
+			return -1;
+		}
+		int32_t n = (int32_t) get_u32be(p + pos);
+		pos += 4;
+		if (n == -1) {
+			fields[i].ptr = "";
+			fields[i].len = 0;
+			fields[i].is_null = true;
+			continue;
+		}
+		if (n < 0 || (size_t) n > len - pos) {
+			lk_error_set(err, LK_ERR_CORRUPT, n < 0 ?
+						 "binary copy field has a negative length" :
+						 "binary copy field is longer than its tuple");
+			lk_error_where(err, "column %d", i + 1);
+			return -1;
+		}
+		fields[i].ptr = (const char *) p + pos;
+		fields[i].len = (size_t) n;
+		fields[i].is_null = false;
+		pos += (size_t) n;
+	}
+	*used = pos;
+	return 1;
+}
+
 /* ---- snapshot transaction --------------------------------------------- */
 
 bool
@@ -256,6 +356,15 @@ pgcopy_build_query(pgc_conn *c, lk_buf *out, const pgc_table_name *t,
 				   const char *const *cols, int ncols,
 				   const pgcopy_range *range, lk_error *err)
 {
+	return pgcopy_build_query_opts(c, out, t, cols, ncols, range, NULL, err);
+}
+
+bool
+pgcopy_build_query_opts(pgc_conn *c, lk_buf *out, const pgc_table_name *t,
+						const char *const *cols, int ncols,
+						const pgcopy_range *range, const pgcopy_query_opts *o,
+						lk_error *err)
+{
 	lk_arena a;
 	bool ok = false;
 
@@ -270,6 +379,8 @@ pgcopy_build_query(pgc_conn *c, lk_buf *out, const pgc_table_name *t,
 		if (i)
 			lk_buf_append_str(out, ", ");
 		lk_buf_append_str(out, q);
+		if (o && o->as_text && o->as_text[i])
+			lk_buf_printf(out, "::text AS %s", q);
 	}
 	char *ns = pgc_quote_ident(c, &a, t->schema, err);
 	char *rel = ns ? pgc_quote_ident(c, &a, t->name, err) : NULL;
@@ -297,6 +408,8 @@ pgcopy_build_query(pgc_conn *c, lk_buf *out, const pgc_table_name *t,
 		lk_buf_printf(out, " %s ctid < '(%llu,0)'::tid", lower ? "AND" : "WHERE",
 					  (unsigned long long) range->end_block);
 	lk_buf_append_str(out, ") TO STDOUT");
+	if (o && o->format == PGCOPY_BINARY)
+		lk_buf_append_str(out, " WITH (FORMAT binary)");
 	lk_buf_cstr(out);
 	ok = true;
 done:
@@ -335,6 +448,51 @@ bool
 pgcopy_run(pgc_conn *c, const char *copy_sql, int nfields, pgcopy_row_fn fn,
 		   void *arg, uint64_t *nrows, lk_error *err)
 {
+	return pgcopy_run_format(c, copy_sql, PGCOPY_TEXT, nfields, fn, arg, nrows, err);
+}
+
+/* The tuples of one binary CopyData message (the header first when
+ * *header is false) → fn.  *trailer: the trailer was seen (nothing may
+ * follow it). */
+static bool
+binary_message(const uint8_t *p, size_t len, bool *header, bool *trailer,
+			   pgcopy_field *fields, int nfields, pgcopy_row_fn fn, void *arg,
+			   uint64_t *rows, lk_error *err)
+{
+	size_t pos = 0, used;
+	if (!*header) {
+		if (!pgcopy_parse_binary_header(p, len, &used, err))
+			return false;
+		*header = true;
+		pos = used;
+	}
+	while (pos < len) {
+		if (*trailer) {
+			lk_error_set(err, LK_ERR_CORRUPT, "binary copy data after the trailer");
+			return false;
+		}
+		int r = pgcopy_parse_binary_tuple(p + pos, len - pos, &used, fields,
+										  nfields, err);
+		if (r < 0)
+			return false;
+		pos += used;
+		if (r == 0) {
+			*trailer = true;
+			continue;
+		}
+		if (!fn(arg, fields, nfields, err))
+			return false;
+		(*rows)++;
+	}
+	return true;
+}
+
+bool
+pgcopy_run_format(pgc_conn *c, const char *copy_sql, pgcopy_format format,
+				  int nfields, pgcopy_row_fn fn, void *arg, uint64_t *nrows,
+				  lk_error *err)
+{
+	bool header = false, trailer = false;
 	uint64_t rows = 0;
 	bool ok = true;
 
@@ -360,17 +518,27 @@ pgcopy_run(pgc_conn *c, const char *copy_sql, int nfields, pgcopy_row_fn fn,
 		char *buf = NULL;
 		int n = PQgetCopyData(c->pg, &buf, 0);
 		if (n > 0) {
-			bool row_ok = pgcopy_parse_row(buf, (size_t) n, fields, nfields, err) &&
-						  fn(arg, fields, nfields, err);
+			bool row_ok;
+			uint64_t before = rows;
+			if (format == PGCOPY_BINARY) {
+				row_ok = binary_message((const uint8_t *) buf, (size_t) n, &header,
+										&trailer, fields, nfields, fn, arg, &rows,
+										err);
+			} else {
+				row_ok = pgcopy_parse_row(buf, (size_t) n, fields, nfields, err) &&
+						 fn(arg, fields, nfields, err);
+				if (row_ok)
+					rows++;
+			}
 			PQfreemem(buf);
 			if (!row_ok) {
 				lk_error_add_where(err, "copy row %llu",
-								   (unsigned long long) rows + 1);
+								   (unsigned long long) (format == PGCOPY_BINARY ?
+														 rows : before) + 1);
 				cancel_copy(c);
 				ok = false;
 				break;
 			}
-			rows++;
 			continue;
 		}
 		if (n == -1) {
@@ -380,6 +548,9 @@ pgcopy_run(pgc_conn *c, const char *copy_sql, int nfields, pgcopy_row_fn fn,
 					ok = pgc_error_from_result(c, r, "copy failed", err);
 				PQclear(r);
 			}
+			if (ok && format == PGCOPY_BINARY && !trailer)
+				ok = lk_error_set(err, LK_ERR_CORRUPT,
+								  "binary copy data ended without its trailer");
 			break;
 		}
 		ok = pgc_error_from_result(c, NULL, "could not read copy data", err);

@@ -22,6 +22,13 @@
  *
  * FROM ONLY: a partitioned table holds no rows itself; copy its leaf
  * partitions one by one.
+ *
+ * Two formats: text (the default; fields parsed by pgcopy_parse_row) and
+ * binary (WITH (FORMAT binary): each field is its type's send-function
+ * bytes, parsed by pgcopy_parse_binary_tuple; see copyout.c for the
+ * layout).  A column may be selected as "col"::text in either format
+ * (pgcopy_query_opts.as_text): in binary it then arrives as its text bytes,
+ * without the text format's escapes.
  */
 #ifndef LK_PG_COPYOUT_H
 #define LK_PG_COPYOUT_H
@@ -34,8 +41,10 @@
 #include "common/error.h"
 #include "pg/conn.h"
 
-/* One decoded field of a row.  ptr points into the row buffer (not a copy),
- * is NUL-terminated there, and is valid until the callback returns. */
+/* One decoded field of a row.  ptr points into the row buffer (not a copy)
+ * and is valid until the callback returns; in the text format it is
+ * NUL-terminated there, in the binary format it is not (len bytes of the
+ * type's binary form). */
 typedef struct pgcopy_field {
 	const char *ptr;         /* "" (len 0) for NULL */
 	size_t len;
@@ -52,6 +61,23 @@ typedef struct pgcopy_field {
  * decodes to a NUL byte.  Pure; no allocation. */
 bool pgcopy_parse_row(char *row, size_t len, pgcopy_field *fields, int nfields,
 					  lk_error *err);
+
+/* Binary COPY stream (see copyout.c).  The header: the 11-byte signature,
+ * flags (must be 0: no OIDs, no unknown critical flag) and the header
+ * extension, skipped.  *used = its length.  LK_ERR_CORRUPT otherwise.
+ * Pure. */
+bool pgcopy_parse_binary_header(const uint8_t *p, size_t len, size_t *used,
+								lk_error *err);
+
+/* One tuple at p[0..len): int16 field count (-1: the trailer), then per
+ * field int32 length (-1: NULL) and the bytes.  Returns 1 for a row
+ * (fields[0..nfields) point into p; a NULL field has ptr "" and len 0),
+ * 0 for the trailer, -1 on error (LK_ERR_CORRUPT, `where` = column number
+ * when a field is at fault): a count other than nfields, a negative length
+ * other than -1, or a tuple longer than len.  *used = bytes consumed.
+ * Pure; no allocation. */
+int pgcopy_parse_binary_tuple(const uint8_t *p, size_t len, size_t *used,
+							  pgcopy_field *fields, int nfields, lk_error *err);
 
 /* Called for each row; return false (with err filled) to stop the COPY. */
 typedef bool (*pgcopy_row_fn)(void *arg, const pgcopy_field *fields,
@@ -82,6 +108,16 @@ typedef struct pgcopy_range {
  * entries.  Returns the number of ranges.  Pure. */
 int pgcopy_split(uint64_t blocks, int parts, pgcopy_range *ranges);
 
+typedef enum pgcopy_format {
+	PGCOPY_TEXT = 0,
+	PGCOPY_BINARY,
+} pgcopy_format;
+
+typedef struct pgcopy_query_opts {
+	pgcopy_format format;
+	const bool *as_text;     /* per column: select "c"::text (NULL: none) */
+} pgcopy_query_opts;
+
 /* Append to out:
  *   COPY (SELECT "c1", "c2" FROM ONLY "s"."t" WHERE ctid >= '(a,0)'::tid
  *         AND ctid < '(b,0)'::tid) TO STDOUT
@@ -89,6 +125,12 @@ int pgcopy_split(uint64_t blocks, int parts, pgcopy_range *ranges);
 bool pgcopy_build_query(pgc_conn *c, lk_buf *out, const pgc_table_name *t,
 						const char *const *cols, int ncols,
 						const pgcopy_range *range, lk_error *err);
+/* The same with options (NULL: text, no casts): "c"::text for the columns
+ * marked as_text, and " WITH (FORMAT binary)" for the binary format. */
+bool pgcopy_build_query_opts(pgc_conn *c, lk_buf *out, const pgc_table_name *t,
+							 const char *const *cols, int ncols,
+							 const pgcopy_range *range,
+							 const pgcopy_query_opts *o, lk_error *err);
 
 /* Run a COPY ... TO STDOUT (text format) statement and hand each row of
  * nfields fields to fn.  *nrows (may be NULL) counts rows delivered.  When
@@ -96,5 +138,11 @@ bool pgcopy_build_query(pgc_conn *c, lk_buf *out, const pgc_table_name *t,
  * transaction is left aborted (pgcopy_end() then rolls it back). */
 bool pgcopy_run(pgc_conn *c, const char *copy_sql, int nfields,
 				pgcopy_row_fn fn, void *arg, uint64_t *nrows, lk_error *err);
+/* The same for a statement in the given format (binary: the header, then
+ * tuples; any number of them per CopyData message, none split across
+ * messages, as the server sends them; the trailer must end the data). */
+bool pgcopy_run_format(pgc_conn *c, const char *copy_sql, pgcopy_format format,
+					   int nfields, pgcopy_row_fn fn, void *arg, uint64_t *nrows,
+					   lk_error *err);
 
 #endif

@@ -924,3 +924,527 @@ pgt_append_text(const pgt_conv *conv, lk_column *col, const char *colname,
 		return lk_error_add_where(err, "column \"%s\"", colname ? colname : "?");
 	return true;
 }
+
+/* ---------------------------------------------------------------- binary */
+
+/*
+ * Binary (send-function) forms read here, big-endian:
+ *
+ *   bool         1 byte, 0 or 1
+ *   int2/4/8     2/4/8 bytes, two's complement
+ *   float4/8     4/8 bytes IEEE 754 (any NaN becomes the text path's NaN)
+ *   numeric      int16 ndigits, int16 weight, uint16 sign (0x0000 +,
+ *                0x4000 -, 0xC000 NaN, 0xD000 Infinity, 0xF000 -Infinity),
+ *                uint16 dscale, ndigits × int16 base-10000 digits (0–9999);
+ *                value = Σ digit[i] × 10000^(weight − i)
+ *   text-like    the bytes of the text output (text, varchar, bpchar,
+ *                name, json; no escapes)
+ *   jsonb        uint8 version (1), then the text output
+ *   bytea        the bytes
+ *   uuid         16 bytes
+ *   date         int32 days since 2000-01-01; INT32_MIN/MAX = ∓infinity
+ *   timestamp    int64 µs since 2000-01-01 00:00:00 (UTC for
+ *   timestamptz  timestamptz); INT64_MIN/MAX = ∓infinity
+ */
+
+#define PG_EPOCH_DAYS 10957                          /* 2000-01-01 */
+#define PG_EPOCH_MICROS (INT64_C(10957) * 86400 * 1000000)
+
+static inline uint16_t
+be16(const uint8_t *p)
+{
+	return (uint16_t) ((uint16_t) p[0] << 8 | p[1]);
+}
+
+static inline uint32_t
+be32(const uint8_t *p)
+{
+	return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
+}
+
+static inline uint64_t
+be64(const uint8_t *p)
+{
+	return (uint64_t) be32(p) << 32 | be32(p + 4);
+}
+
+/* Appenders without the generic width lookup (same effect as
+ * lk_column_append_fixed / _bytes). */
+static inline void
+push_fixed(lk_column *c, const void *v, size_t w)
+{
+	if (c->length >= c->cap)
+		lk_column_reserve(c, 1);
+	memcpy((char *) c->values + (size_t) c->length * w, v, w);
+	if (c->validity)
+		c->validity[c->length >> 3] |= (uint8_t) (1u << (c->length & 7));
+	c->length++;
+}
+
+static inline void
+push_bytes(lk_column *c, const void *p, size_t n)
+{
+	if (c->length >= c->cap)
+		lk_column_reserve(c, 1);
+	if (!c->data || (int64_t) n > c->data_cap - c->data_len)
+		lk_column_reserve_data(c, (int64_t) n);
+	if (n)
+		memcpy(c->data + c->data_len, p, n);
+	c->data_len += (int64_t) n;
+	c->offsets[c->length + 1] = c->data_len;
+	if (c->validity)
+		c->validity[c->length >> 3] |= (uint8_t) (1u << (c->length & 7));
+	c->length++;
+}
+
+/* civil date of a day number (days since 1970-01-01; astronomical year) */
+static void
+civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+	z += 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153;
+	*d = (int) (doy - (153 * mp + 2) / 5 + 1);
+	*m = (int) (mp < 10 ? mp + 3 : mp - 9);
+	*y = era * 400 + yoe + (*m <= 2);
+}
+
+/* PostgreSQL's ISO text of a date / timestamp (for messages): year ≥ 4
+ * digits, " BC" for years ≤ 0, fractional seconds without trailing
+ * zeros, "+00" with a zone (TimeZone=UTC). */
+static void
+format_date(char *buf, size_t n, int64_t days)
+{
+	int64_t y;
+	int m, d;
+	civil_from_days(days, &y, &m, &d);
+	snprintf(buf, n, "%04lld-%02d-%02d%s", (long long) (y > 0 ? y : 1 - y), m, d,
+			 y > 0 ? "" : " BC");
+}
+
+static void
+format_timestamp(char *buf, size_t n, int64_t pg_micros, bool with_tz)
+{
+	int64_t micros = pg_micros;    /* since 2000-01-01: never overflows */
+	int64_t secs = micros / 1000000, frac = micros % 1000000;
+	if (frac < 0) {
+		frac += 1000000;
+		secs--;
+	}
+	int64_t days = secs / 86400, sod = secs % 86400;
+	if (sod < 0) {
+		sod += 86400;
+		days--;
+	}
+	int64_t y;
+	int m, d;
+	civil_from_days(days + PG_EPOCH_DAYS, &y, &m, &d);
+	char fs[16] = "";
+	if (frac) {
+		snprintf(fs, sizeof(fs), ".%06lld", (long long) frac);
+		size_t k = strlen(fs);
+		while (fs[k - 1] == '0')
+			fs[--k] = '\0';
+	}
+	snprintf(buf, n, "%04lld-%02d-%02d %02d:%02d:%02d%s%s%s",
+			 (long long) (y > 0 ? y : 1 - y), m, d, (int) (sod / 3600),
+			 (int) (sod / 60 % 60), (int) (sod % 60), fs, with_tz ? "+00" : "",
+			 y > 0 ? "" : " BC");
+}
+
+static bool
+binary_error(lk_error *err, const char *type, const char *what)
+{
+	return lk_error_set(err, LK_ERR_CORRUPT, "invalid binary value for type %s: %s",
+						type, what);
+}
+
+static bool
+binary_len(lk_error *err, const char *type, size_t len, size_t want)
+{
+	if (len == want)
+		return true;
+	char what[64];
+	snprintf(what, sizeof(what), "%zu bytes, expected %zu", len, want);
+	return binary_error(err, type, what);
+}
+
+/* A binary numeric, checked as numeric_recv checks it. */
+typedef struct bnum {
+	int ndigits, weight, dscale;
+	uint16_t sign;
+	const uint8_t *digits;   /* ndigits big-endian int16 */
+} bnum;
+
+#define BNUM_POS 0x0000
+#define BNUM_NEG 0x4000
+#define BNUM_NAN 0xC000
+#define BNUM_PINF 0xD000
+#define BNUM_NINF 0xF000
+
+static bool
+bnum_read(const uint8_t *p, size_t len, bnum *v, lk_error *err)
+{
+	if (len < 8)
+		return binary_error(err, "numeric", "shorter than its header");
+	int16_t nd = (int16_t) be16(p), w = (int16_t) be16(p + 2);
+	uint16_t sign = be16(p + 4), ds = be16(p + 6);
+	if (nd < 0 || len != 8 + 2 * (size_t) nd)
+		return binary_error(err, "numeric", "length does not match its digit count");
+	if (sign != BNUM_POS && sign != BNUM_NEG && sign != BNUM_NAN &&
+		sign != BNUM_PINF && sign != BNUM_NINF)
+		return binary_error(err, "numeric", "bad sign");
+	if (ds > 0x3FFF)
+		return binary_error(err, "numeric", "bad display scale");
+	if ((sign & 0xC000) == 0xC000 && nd != 0)
+		return binary_error(err, "numeric", "digits in a special value");
+	for (int i = 0; i < nd; i++)
+		if (be16(p + 8 + 2 * i) > 9999)
+			return binary_error(err, "numeric", "digit out of range");
+	v->ndigits = nd;
+	v->weight = w;
+	v->sign = sign;
+	v->dscale = ds;
+	v->digits = p + 8;
+	return true;
+}
+
+static inline int
+bnum_digit(const bnum *v, int i)
+{
+	return i >= 0 && i < v->ndigits ? be16(v->digits + 2 * i) : 0;
+}
+
+/* Bytes bnum_text() may write (with its NUL). */
+static size_t
+bnum_text_size(const bnum *v)
+{
+	size_t ip = v->weight >= 0 ? (size_t) (v->weight + 1) * 4 : 1;
+	return ip + (size_t) v->dscale + 8;
+}
+
+/* numeric_out: the text PostgreSQL prints for v into buf (≥
+ * bnum_text_size bytes); returns its length. */
+static size_t
+bnum_text(const bnum *v, char *buf)
+{
+	char *cp = buf;
+	if (v->sign == BNUM_NAN)
+		return (size_t) sprintf(buf, "NaN");
+	if (v->sign == BNUM_PINF)
+		return (size_t) sprintf(buf, "Infinity");
+	if (v->sign == BNUM_NINF)
+		return (size_t) sprintf(buf, "-Infinity");
+	if (v->sign == BNUM_NEG)
+		*cp++ = '-';
+	int d;
+	if (v->weight < 0) {
+		d = v->weight + 1;
+		*cp++ = '0';
+	} else {
+		for (d = 0; d <= v->weight; d++) {
+			int dig = bnum_digit(v, d);
+			bool put = d > 0;
+			for (int div = 1000; div > 1; div /= 10) {
+				int q = dig / div;
+				dig -= q * div;
+				put |= q > 0;
+				if (put)
+					*cp++ = (char) ('0' + q);
+			}
+			*cp++ = (char) ('0' + dig);
+		}
+	}
+	if (v->dscale > 0) {
+		*cp++ = '.';
+		char *end = cp + v->dscale;
+		for (int i = 0; i < v->dscale; d++, i += 4) {
+			int dig = bnum_digit(v, d);
+			for (int div = 1000; div >= 1; div /= 10) {
+				*cp++ = (char) ('0' + dig / div);
+				dig %= div;
+			}
+		}
+		cp = end;
+	}
+	*cp = '\0';
+	return (size_t) (cp - buf);
+}
+
+/* The value's text into a message ("cannot represent …: "<text>""). */
+static bool
+bnum_value_error(lk_error *err, lk_error_code code, const char *what,
+				 const bnum *v)
+{
+	size_t need = bnum_text_size(v);
+	char small[128];
+	char *buf = need <= sizeof(small) ? small : lk_xmalloc(need);
+	size_t n = bnum_text(v, buf);
+	value_error(err, code, what, buf, n);
+	if (buf != small)
+		free(buf);
+	return false;
+}
+
+static const uint64_t pow10_u64[20] = {
+	UINT64_C(1), UINT64_C(10), UINT64_C(100), UINT64_C(1000), UINT64_C(10000),
+	UINT64_C(100000), UINT64_C(1000000), UINT64_C(10000000), UINT64_C(100000000),
+	UINT64_C(1000000000), UINT64_C(10000000000), UINT64_C(100000000000),
+	UINT64_C(1000000000000), UINT64_C(10000000000000), UINT64_C(100000000000000),
+	UINT64_C(1000000000000000), UINT64_C(10000000000000000),
+	UINT64_C(100000000000000000), UINT64_C(1000000000000000000),
+	UINT64_C(10000000000000000000),
+};
+
+/* 10^e, 0 ≤ e ≤ 38 */
+static inline unsigned __int128
+pow10_u128(int e)
+{
+	return e <= 19 ? pow10_u64[e] :
+		   (unsigned __int128) pow10_u64[19] * pow10_u64[e - 19];
+}
+
+/* "cannot represent numeric in decimal(p,s): "<v>"" */
+static bool
+bnum_decimal_error(lk_error *err, const lk_type *t, const bnum *v)
+{
+	char what[64];
+	snprintf(what, sizeof(what), "cannot represent numeric in decimal(%d,%d)",
+			 t->precision, t->scale);
+	return bnum_value_error(err, LK_ERR_UNSUPPORTED, what, v);
+}
+
+/* Exact unscaled value of v at t's scale, below 10^precision (no
+ * rounding: digits below the scale must be zeros). */
+static bool
+bnum_decimal(const bnum *v, const lk_type *t, lk_int128 *out, lk_error *err)
+{
+	if ((v->sign & 0xC000) == 0xC000)
+		return bnum_decimal_error(err, t, v);
+	unsigned __int128 limit = pow10_u128(t->precision), u = 0;
+	for (int i = 0; i < v->ndigits; i++) {
+		unsigned dig = (unsigned) bnum_digit(v, i);
+		if (!dig)
+			continue;
+		int e = 4 * (v->weight - i) + t->scale;
+		if (e < 0) {
+			if (e <= -4 || dig % (unsigned) pow10_u64[-e] != 0)
+				return bnum_decimal_error(err, t, v);
+			dig /= (unsigned) pow10_u64[-e];
+			e = 0;
+		}
+		/* dig < 10^4: dig × 10^e < 10^38 unless e > 34 */
+		if (e > 38 || (e > 34 && dig >= pow10_u64[38 - e]))
+			return bnum_decimal_error(err, t, v);
+		u += (unsigned __int128) dig * pow10_u128(e);
+		if (u >= limit)
+			return bnum_decimal_error(err, t, v);
+	}
+	*out = v->sign == BNUM_NEG ? -(lk_int128) u : (lk_int128) u;
+	return true;
+}
+
+static const char *
+native_text_type(uint32_t oid)
+{
+	switch (oid) {
+	case PGT_OID_TEXT: return "text";
+	case PGT_OID_VARCHAR: return "character varying";
+	case PGT_OID_BPCHAR: return "character";
+	case PGT_OID_NAME: return "name";
+	case PGT_OID_JSON: return "json";
+	case PGT_OID_JSONB: return "jsonb";
+	case PGT_OID_NUMERIC: return "numeric";
+	}
+	return NULL;
+}
+
+bool
+pgt_binary_native(const pgt_conv *conv)
+{
+	switch (conv->kind) {
+	case PGT_K_BOOL: return conv->pg_oid == PGT_OID_BOOL;
+	case PGT_K_INT2: return conv->pg_oid == PGT_OID_INT2;
+	case PGT_K_INT4: return conv->pg_oid == PGT_OID_INT4;
+	case PGT_K_INT8: return conv->pg_oid == PGT_OID_INT8;
+	case PGT_K_FLOAT4: return conv->pg_oid == PGT_OID_FLOAT4;
+	case PGT_K_FLOAT8: return conv->pg_oid == PGT_OID_FLOAT8;
+	case PGT_K_DECIMAL: return conv->pg_oid == PGT_OID_NUMERIC;
+	case PGT_K_TEXT: return native_text_type(conv->pg_oid) != NULL;
+	case PGT_K_BYTEA: return conv->pg_oid == PGT_OID_BYTEA;
+	case PGT_K_UUID: return conv->pg_oid == PGT_OID_UUID;
+	case PGT_K_DATE: return conv->pg_oid == PGT_OID_DATE;
+	case PGT_K_TIMESTAMP: return conv->pg_oid == PGT_OID_TIMESTAMP;
+	case PGT_K_TIMESTAMPTZ: return conv->pg_oid == PGT_OID_TIMESTAMPTZ;
+	case PGT_K_ARRAY: return false;
+	}
+	return false;
+}
+
+static bool
+append_binary(const pgt_conv *conv, lk_column *col, const uint8_t *p, size_t len,
+			  lk_error *err)
+{
+	switch (conv->kind) {
+	case PGT_K_BOOL: {
+		LK_FORWARD(binary_len(err, "boolean", len, 1));
+		uint8_t b = p[0] != 0;
+		push_fixed(col, &b, 1);
+		return true;
+	}
+	case PGT_K_INT2: {
+		LK_FORWARD(binary_len(err, "smallint", len, 2));
+		int16_t v = (int16_t) be16(p);
+		push_fixed(col, &v, 2);
+		return true;
+	}
+	case PGT_K_INT4: {
+		LK_FORWARD(binary_len(err, "integer", len, 4));
+		int32_t v = (int32_t) be32(p);
+		push_fixed(col, &v, 4);
+		return true;
+	}
+	case PGT_K_INT8: {
+		LK_FORWARD(binary_len(err, "bigint", len, 8));
+		int64_t v = (int64_t) be64(p);
+		push_fixed(col, &v, 8);
+		return true;
+	}
+	case PGT_K_FLOAT4: {
+		LK_FORWARD(binary_len(err, "real", len, 4));
+		uint32_t bits = be32(p);
+		float v;
+		memcpy(&v, &bits, 4);
+		if (isnan(v))
+			v = (float) NAN;
+		push_fixed(col, &v, 4);
+		return true;
+	}
+	case PGT_K_FLOAT8: {
+		LK_FORWARD(binary_len(err, "double precision", len, 8));
+		uint64_t bits = be64(p);
+		double v;
+		memcpy(&v, &bits, 8);
+		if (isnan(v))
+			v = NAN;
+		push_fixed(col, &v, 8);
+		return true;
+	}
+	case PGT_K_DECIMAL: {
+		bnum v;
+		lk_int128 x = 0;
+		LK_FORWARD(bnum_read(p, len, &v, err));
+		LK_FORWARD(bnum_decimal(&v, conv->type, &x, err));
+		push_fixed(col, &x, sizeof(x));
+		return true;
+	}
+	case PGT_K_TEXT:
+		if (!native_text_type(conv->pg_oid))
+			break;
+		if (conv->pg_oid == PGT_OID_NUMERIC) {
+			bnum v;
+			LK_FORWARD(bnum_read(p, len, &v, err));
+			size_t need = bnum_text_size(&v);
+			char small[256];
+			char *buf = need <= sizeof(small) ? small : lk_xmalloc(need);
+			size_t n = bnum_text(&v, buf);
+			push_bytes(col, buf, n);
+			if (buf != small)
+				free(buf);
+			return true;
+		}
+		if (conv->pg_oid == PGT_OID_JSONB) {
+			if (len < 1 || p[0] != 1)
+				return binary_error(err, "jsonb", len < 1 ? "empty" :
+									"unsupported jsonb version");
+			p++;
+			len--;
+		}
+		push_bytes(col, p, len);
+		return true;
+	case PGT_K_BYTEA:
+		push_bytes(col, p, len);
+		return true;
+	case PGT_K_UUID: {
+		LK_FORWARD(binary_len(err, "uuid", len, 16));
+		static const char hex[] = "0123456789abcdef";
+		char buf[36];
+		int k = 0;
+		for (int i = 0; i < 16; i++) {
+			if (i == 4 || i == 6 || i == 8 || i == 10)
+				buf[k++] = '-';
+			buf[k++] = hex[p[i] >> 4];
+			buf[k++] = hex[p[i] & 15];
+		}
+		push_bytes(col, buf, 36);
+		return true;
+	}
+	case PGT_K_DATE: {
+		LK_FORWARD(binary_len(err, "date", len, 4));
+		int32_t raw = (int32_t) be32(p), d;
+		if (raw == INT32_MAX) {
+			d = PGT_DATE_MAX_DAYS;
+		} else if (raw == INT32_MIN) {
+			d = PGT_DATE_MIN_DAYS;
+		} else {
+			int64_t days = (int64_t) raw + PG_EPOCH_DAYS;
+			if (days < PGT_DATE_MIN_DAYS || days > PGT_DATE_MAX_DAYS) {
+				char text[48];
+				format_date(text, sizeof(text), days);
+				return value_error(err, LK_ERR_UNSUPPORTED,
+								   "cannot represent date outside 0001-01-01 to 9999-12-31",
+								   text, strlen(text));
+			}
+			d = (int32_t) days;
+		}
+		push_fixed(col, &d, 4);
+		return true;
+	}
+	case PGT_K_TIMESTAMP:
+	case PGT_K_TIMESTAMPTZ: {
+		bool tz = conv->kind == PGT_K_TIMESTAMPTZ;
+		LK_FORWARD(binary_len(err, tz ? "timestamp with time zone" : "timestamp",
+							  len, 8));
+		int64_t raw = (int64_t) be64(p), v;
+		if (raw == INT64_MAX) {
+			v = PGT_TS_MAX_MICROS;
+		} else if (raw == INT64_MIN) {
+			v = PGT_TS_MIN_MICROS;
+		} else {
+			if (raw < PGT_TS_MIN_MICROS - PG_EPOCH_MICROS ||
+				raw > PGT_TS_MAX_MICROS - PG_EPOCH_MICROS) {
+				char text[64];
+				format_timestamp(text, sizeof(text), raw, tz);
+				return value_error(err, LK_ERR_UNSUPPORTED, tz ?
+								   "cannot represent timestamp outside 0001-01-01 to 9999-12-31 UTC" :
+								   "cannot represent timestamp outside 0001-01-01 to 9999-12-31",
+								   text, strlen(text));
+			}
+			v = raw + PG_EPOCH_MICROS;
+		}
+		push_fixed(col, &v, 8);
+		return true;
+	}
+	case PGT_K_ARRAY:
+		break;
+	}
+	return lk_error_set(err, LK_ERR_INTERNAL, "no binary reader for type oid %u",
+						(unsigned) conv->pg_oid);
+}
+
+bool
+pgt_append_binary(const pgt_conv *conv, lk_column *col, const char *colname,
+				  const uint8_t *p, size_t len, lk_error *err)
+{
+	if (!p) {
+		lk_column_append_null(col);
+		return true;
+	}
+	if (append_binary(conv, col, p, len, err))
+		return true;
+	err->where[0] = '\0';
+	return lk_error_add_where(err, "column \"%s\"", colname ? colname : "?");
+}

@@ -161,6 +161,27 @@ bool pgt_numeric_typmod(int32_t typmod, int *precision, int *scale);
 bool pgt_append_text(const pgt_conv *conv, lk_column *col, const char *colname,
 					 const char *text, size_t len, lk_error *err);
 
+/*
+ * The binary COPY format (COPY … TO STDOUT WITH (FORMAT binary)): each
+ * value is its type's send-function bytes.  pgt_binary_native() says
+ * whether pgt_append_binary() reads conv's values from those bytes to
+ * exactly the values pgt_append_text() gives for the type's text output
+ * (bit for bit; errors with the same code and message): bool, int2/4/8,
+ * float4/8 (any NaN read as the text path's NaN), numeric (to decimal, or
+ * to its exact text when unconstrained), text/varchar/bpchar/name/json,
+ * jsonb, bytea, uuid, date, timestamp, timestamptz (integer datetimes).
+ * Other types (arrays included) are not native: select them as text.
+ */
+bool pgt_binary_native(const pgt_conv *conv);
+
+/* Append one value given in binary form: p == NULL appends a null;
+ * otherwise p[0..len) is decoded per conv (pgt_binary_native(conv) must be
+ * true: LK_ERR_INTERNAL otherwise).  Errors as pgt_append_text(), plus
+ * LK_ERR_CORRUPT for bytes that are not the type's binary form (a wrong
+ * length, a bad numeric header).  On error col is unchanged. */
+bool pgt_append_binary(const pgt_conv *conv, lk_column *col, const char *colname,
+					   const uint8_t *p, size_t len, lk_error *err);
+
 /* Documented range limits (src/pg/README.md). */
 #define PGT_DATE_MIN_DAYS  (-719162)    /* 0001-01-01 */
 #define PGT_DATE_MAX_DAYS  2932896      /* 9999-12-31 */

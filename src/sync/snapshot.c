@@ -4,15 +4,31 @@
  * Threads and what they own:
  *
  *   main ──▶ opens jobs pgc connections, imports the snapshot in each
- *     │      per table: one scratch dl_commit + data writer per worker
- *     │      (a commit is not thread-safe; each worker adds its files to
- *     │      its own), an atomic range counter
- *     ├──▶ worker k: conn[k], batch[k], writer[k]: COPY ranges until none
- *     │    is left, closes its writer
+ *     │      per table: the copy plan (format, per-column reader), one
+ *     │      scratch dl_commit + data writer per worker (a commit is not
+ *     │      thread-safe; each worker adds its files to its own), an
+ *     │      atomic range counter
+ *     ├──▶ worker k: conn[k], two batches: COPY ranges until none is left,
+ *     │    rows → the current batch; a full batch is handed to
+ *     │    └──▶ encoder k: writer[k]: batch → Parquet (encode, compress,
+ *     │         write) while the worker fills the other batch
  *     │    main: progress every 200 ms (TTY) / progress_interval_ms (log)
  *     ▼
  *   join ─▶ table commit: [truncate row] + every worker's add actions,
  *           txn version L - 1 ─▶ dl_commit_run (one Delta version)
+ *
+ * The copy plan.  The binary COPY format is used when every column is
+ * either read natively from its binary form (pgt_binary_native) or can be
+ * selected as "col"::text with the same text as its output function (no
+ * cast to text in pg_cast, or an I/O or binary-coercible one from a type
+ * whose output is textout): then no text is parsed for ints, floats,
+ * numerics, timestamps, and the server skips their output functions.
+ * Otherwise the table is copied in the text format.  Either way each row
+ * is appended by the plan's per-Delta-column ops, which produce exactly
+ * the row sy_table_append_values(t, b, "insert", …) would
+ * (tests/unit/test_sync_snapshot.c compares them).
+ * LAKESYNC_SNAPSHOT_FORMAT=text|binary forces a format (tests, bench;
+ * binary on a table that cannot use it is an error).
  */
 #include "sync/snapshot.h"
 
@@ -26,34 +42,254 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "pg/copyout.h"
+
+/* ---- the copy plan ---------------------------------------------------------- */
+
+typedef enum snap_op_kind {
+	OP_NULL,            /* a Delta column the source lacks */
+	OP_TEXT,            /* source column, text → pgt_append_text */
+	OP_BINARY,          /* source column, binary → pgt_append_binary */
+	OP_CHANGE_TYPE,     /* "insert" */
+	OP_COMMIT_LSN,
+	OP_CHANGE_SEQ,
+	OP_COMMIT_TS,
+	OP_XID,
+} snap_op_kind;
+
+typedef struct sy_snapshot_op {
+	snap_op_kind kind;
+	int src;            /* source column (OP_TEXT, OP_BINARY) */
+} sy_snapshot_op;
+
+bool
+sy_snapshot_plan_init(sy_snapshot_plan *p, const sy_table *t, pgcopy_format format,
+					  const bool *as_text, lk_error *err)
+{
+	memset(p, 0, sizeof(*p));
+	int nd = t->schema->nchildren;
+	p->format = format;
+	p->ncols = nd;
+	p->nsrc = t->ncols;
+	p->ops = lk_xcalloc((size_t) (nd > 0 ? nd : 1), sizeof(sy_snapshot_op));
+	p->as_text = lk_xcalloc((size_t) t->ncols + 1, sizeof(bool));
+	for (int s = 0; s < t->ncols; s++) {
+		if (format == PGCOPY_BINARY && !(as_text && as_text[s]) &&
+			!pgt_binary_native(t->cols[s].conv)) {
+			sy_snapshot_plan_free(p);
+			lk_error_set(err, LK_ERR_INTERNAL, "no binary reader for column \"%s\"",
+						 t->cols[s].name);
+			return false;
+		}
+		p->as_text[s] = format == PGCOPY_BINARY && as_text && as_text[s];
+	}
+	for (int i = 0; i < nd; i++) {
+		sy_snapshot_op *op = &p->ops[i];
+		int s = t->delta_src[i];
+		op->src = -1;
+		if (s >= 0) {
+			op->src = s;
+			op->kind = format == PGCOPY_BINARY && !p->as_text[s] ? OP_BINARY : OP_TEXT;
+			continue;
+		}
+		op->kind = OP_NULL;
+		for (int k = 0; k < SY_H_COUNT; k++) {
+			if (t->hist[k] != i)
+				continue;
+			switch (k) {
+			case SY_H_CHANGE_TYPE: op->kind = OP_CHANGE_TYPE; break;
+			case SY_H_COMMIT_LSN: op->kind = OP_COMMIT_LSN; break;
+			case SY_H_CHANGE_SEQ: op->kind = OP_CHANGE_SEQ; break;
+			case SY_H_COMMIT_TS: op->kind = OP_COMMIT_TS; break;
+			case SY_H_XID: op->kind = OP_XID; break;
+			}
+		}
+	}
+	return true;
+}
+
+void
+sy_snapshot_plan_free(sy_snapshot_plan *p)
+{
+	free(p->ops);
+	free(p->as_text);
+	memset(p, 0, sizeof(*p));
+}
+
+static inline void
+push_i64(lk_column *c, int64_t v)
+{
+	if (c->length >= c->cap)
+		lk_column_reserve(c, 1);
+	((int64_t *) c->values)[c->length] = v;
+	if (c->validity)
+		c->validity[c->length >> 3] |= (uint8_t) (1u << (c->length & 7));
+	c->length++;
+}
+
+bool
+sy_snapshot_append_row(const sy_snapshot_plan *p, const sy_table *t, lk_batch *b,
+					   const sy_txn *tx, int64_t seq, const pgcopy_field *f,
+					   int64_t *bytes, lk_error *err)
+{
+	int64_t sz = 48;
+	for (int i = 0; i < p->ncols; i++) {
+		const sy_snapshot_op *op = &p->ops[i];
+		lk_column *col = &b->cols[i];
+		switch (op->kind) {
+		case OP_TEXT:
+		case OP_BINARY: {
+			const pgcopy_field *v = &f[op->src];
+			const sy_column *sc = &t->cols[op->src];
+			bool ok;
+			if (v->is_null)
+				lk_column_append_null(col);
+			else {
+				ok = op->kind == OP_BINARY ?
+					 pgt_append_binary(sc->conv, col, sc->name, (const uint8_t *) v->ptr,
+									   v->len, err) :
+					 pgt_append_text(sc->conv, col, sc->name, v->ptr, v->len, err);
+				if (!ok)
+					return false;
+				sz += (int64_t) v->len;
+			}
+			sz += 8;
+			break;
+		}
+		case OP_NULL:
+			lk_column_append_null(col);
+			break;
+		case OP_CHANGE_TYPE:
+			lk_column_append_bytes(col, "insert", 6);
+			break;
+		case OP_COMMIT_LSN:
+			push_i64(col, (int64_t) tx->commit_lsn);
+			break;
+		case OP_CHANGE_SEQ:
+			push_i64(col, seq);
+			break;
+		case OP_COMMIT_TS:
+			push_i64(col, tx->commit_time_us);
+			break;
+		case OP_XID:
+			if (tx->xid < 0)
+				lk_column_append_null(col);
+			else
+				push_i64(col, tx->xid);
+			break;
+		}
+	}
+	b->nrows++;
+	if (bytes)
+		*bytes = sz;
+	return true;
+}
+
+/* The plan's format for table t: binary when every column is native or
+ * castable to text by its output function (one catalog query on c, inside
+ * the snapshot transaction); *as_text (t->ncols, caller frees) marks the
+ * casts.  LAKESYNC_SNAPSHOT_FORMAT=text|binary forces it. */
+static bool
+choose_format(pgc_conn *c, const sy_table *t, pgcopy_format *format, bool **as_text,
+			  lk_error *err)
+{
+	const char *force = getenv("LAKESYNC_SNAPSHOT_FORMAT");
+	*format = PGCOPY_TEXT;
+	*as_text = lk_xcalloc((size_t) t->ncols + 1, sizeof(bool));
+	if (force && strcmp(force, "text") == 0)
+		return true;
+	lk_buf oids = LK_BUF_INIT;
+	int nother = 0;
+	for (int i = 0; i < t->ncols; i++) {
+		if (pgt_binary_native(t->cols[i].conv))
+			continue;
+		(*as_text)[i] = true;
+		lk_buf_printf(&oids, "%s%u", nother++ ? "," : "", (unsigned) t->cols[i].conv->pg_oid);
+	}
+	bool ok = true, binary = true;
+	if (nother) {
+		/* the types whose ::text is their output function */
+		lk_buf sql = LK_BUF_INIT;
+		lk_buf_printf(&sql,
+					  "SELECT t.oid FROM pg_catalog.pg_type t WHERE t.oid = ANY('{%s}'::oid[]) "
+					  "AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_cast k "
+					  "WHERE k.castsource = t.oid AND k.casttarget = 'pg_catalog.text'::pg_catalog.regtype "
+					  "AND NOT (k.castmethod = 'i' OR (k.castmethod = 'b' AND "
+					  "t.typoutput = 'pg_catalog.textout'::pg_catalog.regproc)))",
+					  (const char *) lk_buf_cstr(&oids));
+		PGresult *r = pgc_query(c, (const char *) lk_buf_cstr(&sql), err);
+		lk_buf_free(&sql);
+		if (!r) {
+			ok = false;
+		} else {
+			for (int i = 0; i < t->ncols && binary; i++) {
+				if (!(*as_text)[i])
+					continue;
+				bool found = false;
+				for (int k = 0; k < PQntuples(r) && !found; k++)
+					found = strtoul(PQgetvalue(r, k, 0), NULL, 10) ==
+							t->cols[i].conv->pg_oid;
+				binary = found;
+			}
+			PQclear(r);
+		}
+	}
+	lk_buf_free(&oids);
+	if (!ok)
+		return lk_error_add_where(err, "table \"%s\"", t->qualname);
+	if (force && strcmp(force, "binary") == 0 && !binary)
+		return lk_error_set(err, LK_ERR_UNSUPPORTED, "table \"%s\" cannot be copied in "
+							"the binary format", t->qualname);
+	if (binary)
+		*format = PGCOPY_BINARY;
+	else
+		memset(*as_text, 0, (size_t) t->ncols * sizeof(bool));
+	return true;
+}
+
+/* ---- workers ------------------------------------------------------------------ */
 
 typedef struct shared {
 	sy_table *t;
 	const sy_snapshot_opts *o;
+	sy_snapshot_plan plan;
 	pgcopy_range *ranges;
 	int nranges;
 	uint64_t blocks;
 	atomic_int next;            /* next range to take */
 	atomic_bool failed;         /* a worker failed: the others stop */
 	atomic_int_fast64_t rows;
-	atomic_int_fast64_t bytes;  /* COPY text bytes */
+	atomic_int_fast64_t bytes;  /* COPY data bytes */
 	atomic_int_fast64_t blocks_done;
 	atomic_int running;         /* workers not finished */
 	int64_t start_us;           /* _commit_timestamp of the snapshot rows */
 } shared;
+
+/* The encoder thread of a worker: writes the batches it is handed. */
+typedef struct encoder {
+	pthread_t tid;
+	bool started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	dl_data_writer *writer;
+	lk_batch *pending;          /* being written; NULL when idle */
+	bool quit;
+	bool failed;
+	lk_error err;
+} encoder;
 
 typedef struct worker {
 	shared *sh;
 	pgc_conn *conn;
 	dl_commit *commit;
 	dl_data_writer *writer;
-	lk_batch *batch;
+	lk_batch *batches[2];
+	int cur;                    /* the batch being filled */
 	int64_t batch_bytes;
-	sy_value *vals;
+	encoder enc;
 	int range;                  /* current range index */
 	int64_t row_in_range;
 	int64_t local_rows, local_bytes;
+	sy_txn tx;
 	bool ok;
 	bool stopped;               /* failed because of *stop */
 	lk_error err;
@@ -76,6 +312,76 @@ unix_us(void)
 	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+static void *
+encoder_main(void *arg)
+{
+	encoder *e = arg;
+	pthread_mutex_lock(&e->mu);
+	for (;;) {
+		while (!e->pending && !e->quit)
+			pthread_cond_wait(&e->cv, &e->mu);
+		if (!e->pending)
+			break;
+		lk_batch *b = e->pending;
+		bool failed = e->failed;
+		pthread_mutex_unlock(&e->mu);
+		lk_error err;
+		bool ok = failed || dl_data_writer_write(e->writer, b, &err);
+		lk_batch_reset(b);
+		b->nrows = 0;
+		pthread_mutex_lock(&e->mu);
+		if (!ok && !e->failed) {
+			e->failed = true;
+			e->err = err;
+		}
+		e->pending = NULL;
+		pthread_cond_broadcast(&e->cv);
+	}
+	pthread_mutex_unlock(&e->mu);
+	return NULL;
+}
+
+/* Wait until the encoder is idle; false (its error in err) if it failed. */
+static bool
+encoder_wait(encoder *e, lk_error *err)
+{
+	pthread_mutex_lock(&e->mu);
+	while (e->pending)
+		pthread_cond_wait(&e->cv, &e->mu);
+	bool ok = !e->failed;
+	if (!ok)
+		*err = e->err;
+	pthread_mutex_unlock(&e->mu);
+	return ok;
+}
+
+static bool
+encoder_start(encoder *e, dl_data_writer *w)
+{
+	memset(e, 0, sizeof(*e));
+	e->writer = w;
+	pthread_mutex_init(&e->mu, NULL);
+	pthread_cond_init(&e->cv, NULL);
+	e->started = pthread_create(&e->tid, NULL, encoder_main, e) == 0;
+	return e->started;
+}
+
+/* Let the encoder finish what it has, stop it and join. */
+static void
+encoder_stop(encoder *e)
+{
+	if (!e->started)
+		return;
+	pthread_mutex_lock(&e->mu);
+	e->quit = true;
+	pthread_cond_broadcast(&e->cv);
+	pthread_mutex_unlock(&e->mu);
+	pthread_join(e->tid, NULL);
+	pthread_mutex_destroy(&e->mu);
+	pthread_cond_destroy(&e->cv);
+	e->started = false;
+}
+
 static void
 publish_counts(worker *w)
 {
@@ -84,15 +390,21 @@ publish_counts(worker *w)
 	w->local_rows = w->local_bytes = 0;
 }
 
+/* Hand the current batch to the encoder (after it is done with the other
+ * one) and continue in the other batch. */
 static bool
 flush_batch(worker *w, lk_error *err)
 {
-	if (w->batch->nrows == 0)
+	lk_batch *b = w->batches[w->cur];
+	if (b->nrows == 0)
 		return true;
-	if (!dl_data_writer_write(w->writer, w->batch, err))
+	if (!encoder_wait(&w->enc, err))
 		return false;
-	lk_batch_reset(w->batch);
-	w->batch->nrows = 0;
+	pthread_mutex_lock(&w->enc.mu);
+	w->enc.pending = b;
+	pthread_cond_broadcast(&w->enc.cv);
+	pthread_mutex_unlock(&w->enc.mu);
+	w->cur ^= 1;
 	w->batch_bytes = 0;
 	return true;
 }
@@ -107,34 +419,24 @@ on_row(void *arg, const pgcopy_field *f, int nf, lk_error *err)
 		w->stopped = true;
 		return lk_error_set(err, LK_ERR_IO, "interrupted");
 	}
-	if (atomic_load(&sh->failed))
+	if (atomic_load_explicit(&sh->failed, memory_order_relaxed))
 		return lk_error_set(err, LK_ERR_IO, "another copy worker failed");
-	if (nf != t->ncols)
+	if (nf != sh->plan.nsrc)
 		return lk_error_set(err, LK_ERR_INTERNAL, "copy row has %d fields, expected %d",
-							nf, t->ncols);
-	int64_t text = 0;
-	for (int i = 0; i < nf; i++) {
-		w->vals[i].p = f[i].ptr;
-		w->vals[i].n = f[i].len;
-		w->vals[i].null = f[i].is_null;
-		text += (int64_t) f[i].len + 1;
-	}
-	sy_txn tx = {
-		.commit_lsn = sh->o->lsn - 1,
-		.end_lsn = sh->o->lsn,
-		.commit_time_us = sh->start_us,
-		.xid = -1,
-	};
+							nf, sh->plan.nsrc);
 	int64_t seq = ((int64_t) (w->range + 1) << 40) | w->row_in_range;
 	int64_t bytes;
-	if (!sy_table_append_values(t, w->batch, "insert", &tx, seq, w->vals, &bytes, err)) {
+	if (!sy_snapshot_append_row(&sh->plan, t, w->batches[w->cur], &w->tx, seq, f,
+								&bytes, err)) {
 		char lsn[20];
 		return lk_error_add_where(err, "table \"%s\", snapshot at lsn %s", t->qualname,
 								  pgo_lsn_format(sh->o->lsn, lsn));
 	}
+	int64_t wire = sh->plan.format == PGCOPY_BINARY ? 2 + 4 * (int64_t) nf :
+				   (int64_t) nf;
 	w->row_in_range++;
 	w->local_rows++;
-	w->local_bytes += text;
+	w->local_bytes += bytes - 48 - 8 * (int64_t) nf + wire;
 	w->batch_bytes += bytes;
 	if (w->local_rows >= 4096)
 		publish_counts(w);
@@ -149,9 +451,10 @@ worker_main(void *arg)
 	worker *w = arg;
 	shared *sh = w->sh;
 	sy_table *t = sh->t;
-	const char **cols = lk_xmalloc(sizeof(char *) * (size_t) t->ncols);
+	const char **cols = lk_xmalloc(sizeof(char *) * (size_t) (t->ncols + 1));
 	for (int i = 0; i < t->ncols; i++)
 		cols[i] = t->cols[i].name;
+	pgcopy_query_opts qo = {.format = sh->plan.format, .as_text = sh->plan.as_text};
 	lk_buf sql = LK_BUF_INIT;
 	w->ok = true;
 	for (;;) {
@@ -161,10 +464,10 @@ worker_main(void *arg)
 		w->range = r;
 		w->row_in_range = 0;
 		lk_buf_reset(&sql);
-		if (!pgcopy_build_query(w->conn, &sql, &t->name, cols, t->ncols, &sh->ranges[r],
-								&w->err) ||
-			!pgcopy_run(w->conn, (const char *) sql.data, t->ncols, on_row, w, NULL,
-						&w->err)) {
+		if (!pgcopy_build_query_opts(w->conn, &sql, &t->name, cols, t->ncols,
+									 &sh->ranges[r], &qo, &w->err) ||
+			!pgcopy_run_format(w->conn, (const char *) sql.data, sh->plan.format,
+							   t->ncols, on_row, w, NULL, &w->err)) {
 			w->ok = false;
 			break;
 		}
@@ -175,6 +478,12 @@ worker_main(void *arg)
 	}
 	if (w->ok && !flush_batch(w, &w->err))
 		w->ok = false;
+	/* the last batch is written before the worker counts as finished */
+	lk_error e2;
+	if (!encoder_wait(&w->enc, &e2) && w->ok) {
+		w->err = e2;
+		w->ok = false;
+	}
 	publish_counts(w);
 	if (!w->ok)
 		atomic_store(&sh->failed, true);
@@ -226,6 +535,22 @@ progress(shared *sh, int64_t t0_ms, bool tty, bool final)
 	}
 }
 
+/* Number of ctid ranges for a table of `blocks` heap blocks copied by
+ * `jobs` workers: about 16 per worker, so that the last ranges end close
+ * together, each of 8 blocks (64 KiB) to 16384 blocks (128 MiB). */
+static int
+snapshot_parts(uint64_t blocks, int jobs)
+{
+	uint64_t parts = (uint64_t) jobs * 16;
+	if (blocks / parts < 8)
+		parts = blocks / 8 > 0 ? blocks / 8 : 1;
+	if (blocks / parts > 16384)
+		parts = blocks / 16384;
+	if (parts > 65536)
+		parts = 65536;
+	return (int) parts;
+}
+
 /* Snapshot one table on the open connections; false = whole run fails. */
 static bool
 snapshot_table(sy_table *t, pgc_conn **conns, int jobs, const sy_snapshot_opts *o,
@@ -238,9 +563,17 @@ snapshot_table(sy_table *t, pgc_conn **conns, int jobs, const sy_snapshot_opts *
 	sh.start_us = unix_us();
 	if (!pgcopy_table_blocks(conns[0], &t->name, &sh.blocks, err))
 		return lk_error_add_where(err, "table \"%s\"", t->qualname);
-	int parts = jobs * 4;
-	if (sh.blocks / (uint64_t) parts > 16384)   /* ≤ 128 MiB of heap per range */
-		parts = (int) (sh.blocks / 16384 > 65536 ? 65536 : sh.blocks / 16384);
+	pgcopy_format format;
+	bool *as_text;
+	if (!choose_format(conns[0], t, &format, &as_text, err)) {
+		free(as_text);
+		return false;
+	}
+	bool planned = sy_snapshot_plan_init(&sh.plan, t, format, as_text, err);
+	free(as_text);
+	if (!planned)
+		return false;
+	int parts = snapshot_parts(sh.blocks, jobs);
 	sh.ranges = lk_xmalloc(sizeof(pgcopy_range) * (size_t) parts);
 	sh.nranges = pgcopy_split(sh.blocks, parts, sh.ranges);
 	atomic_init(&sh.next, 0);
@@ -254,20 +587,28 @@ snapshot_table(sy_table *t, pgc_conn **conns, int jobs, const sy_snapshot_opts *
 	worker *ws = lk_xcalloc((size_t) nw, sizeof(worker));
 	dl_write_options wo;
 	sy_table_write_options(t, &wo);
+	if (wo.compression_level == 0)
+		wo.compression_level = SY_SNAPSHOT_ZSTD_LEVEL;
 	bool ok = true;
 	int started = 0;
 	for (int k = 0; k < nw && ok; k++) {
 		worker *w = &ws[k];
 		w->sh = &sh;
 		w->conn = conns[k];
+		w->tx = (sy_txn){.commit_lsn = o->lsn - 1, .end_lsn = o->lsn,
+						 .commit_time_us = sh.start_us, .xid = -1};
 		w->commit = sy_table_begin_commit(t);
 		w->writer = dl_data_writer_open(w->commit, &wo, err);
 		if (!w->writer) {
 			ok = false;
 			break;
 		}
-		w->batch = sy_table_new_batch(t);
-		w->vals = lk_xcalloc((size_t) t->ncols + 1, sizeof(sy_value));
+		w->batches[0] = sy_table_new_batch(t);
+		w->batches[1] = sy_table_new_batch(t);
+		if (!encoder_start(&w->enc, w->writer)) {
+			ok = lk_error_set(err, LK_ERR_INTERNAL, "could not start an encoder thread");
+			break;
+		}
 		atomic_fetch_add(&sh.running, 1);
 		if (pthread_create(&w->tid, NULL, worker_main, w) != 0) {
 			atomic_fetch_sub(&sh.running, 1);
@@ -293,6 +634,8 @@ snapshot_table(sy_table *t, pgc_conn **conns, int jobs, const sy_snapshot_opts *
 	}
 	for (int k = 0; k < started; k++)
 		pthread_join(ws[k].tid, NULL);
+	for (int k = 0; k < nw; k++)
+		encoder_stop(&ws[k].enc);
 
 	/* outcome */
 	bool stopped = false, table_failed = false;
@@ -340,9 +683,9 @@ snapshot_table(sy_table *t, pgc_conn **conns, int jobs, const sy_snapshot_opts *
 			}
 			w->writer = NULL;
 		}
-		if (w->batch)
-			lk_batch_free(w->batch);
-		free(w->vals);
+		for (int i = 0; i < 2; i++)
+			if (w->batches[i])
+				lk_batch_free(w->batches[i]);
 	}
 
 	for (int k = 0; k < started; k++)
@@ -399,6 +742,7 @@ snapshot_table(sy_table *t, pgc_conn **conns, int jobs, const sy_snapshot_opts *
 		dl_commit_free(ws[k].commit);
 	free(ws);
 	free(sh.ranges);
+	sy_snapshot_plan_free(&sh.plan);
 	return ok;
 }
 

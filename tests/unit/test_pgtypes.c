@@ -1,6 +1,7 @@
 #include <criterion/criterion.h>
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common/arena.h"
@@ -683,4 +684,481 @@ Test(values, enum_and_domain_through_mapping)
 	cr_assert_eq(col.children[0].length, 3);
 	cr_assert(lk_column_is_null(&col.children[0], 1));
 	lk_column_destroy(&col);
+}
+
+/* ---------------------------------------------------------------- binary */
+
+/*
+ * pgt_append_binary against pgt_append_text: for each value the text
+ * PostgreSQL prints and the bytes its send function writes (encoded here
+ * independently, as the server does), both paths must append the same
+ * bits, or fail with the same code and message.  tests/unit/test_pgcopy.c
+ * repeats this with the bytes of a real server.
+ */
+TestSuite(binary, .init = setup, .fini = teardown);
+
+typedef struct {
+	const pgt_conv *conv;
+	lk_column t, b;           /* text path, binary path */
+	lk_error et, eb;
+} pair;
+
+static void
+pair_init(pair *p, uint32_t oid, int32_t typmod)
+{
+	p->conv = pgt_map_oid(&arena, oid, typmod, 0);
+	cr_assert(pgt_binary_native(p->conv), "oid %u is native", oid);
+	lk_column_init(&p->t, p->conv->type);
+	lk_column_init(&p->b, p->conv->type);
+}
+
+static void
+pair_free(pair *p)
+{
+	lk_column_destroy(&p->t);
+	lk_column_destroy(&p->b);
+}
+
+/* the last rows of both columns hold the same bits */
+static void
+assert_same_last(pair *p, const char *text)
+{
+	cr_assert_eq(p->t.length, p->b.length, "%s: lengths", text);
+	int64_t i = p->t.length - 1;
+	size_t w = lk_type_width(p->conv->type);
+	if (w) {
+		cr_assert(memcmp((char *) p->t.values + i * w, (char *) p->b.values + i * w, w) == 0,
+				  "%s: different bits", text);
+	} else {
+		int64_t nt, nb;
+		const uint8_t *xt = lk_column_bytes(&p->t, i, &nt);
+		const uint8_t *xb = lk_column_bytes(&p->b, i, &nb);
+		cr_assert(nt == nb && memcmp(xt, xb, (size_t) nt) == 0,
+				  "%s: got \"%.*s\"", text, (int) nb, (const char *) xb);
+	}
+	cr_assert_eq(lk_column_is_null(&p->t, i), lk_column_is_null(&p->b, i));
+}
+
+static void
+same(pair *p, const char *text, const void *bin, size_t len)
+{
+	lk_error_clear(&p->et);
+	lk_error_clear(&p->eb);
+	cr_assert(pgt_append_text(p->conv, &p->t, "c", text, strlen(text), &p->et),
+			  "text %s: %s", text, p->et.msg);
+	cr_assert(pgt_append_binary(p->conv, &p->b, "c", bin, len, &p->eb),
+			  "binary %s: %s", text, p->eb.msg);
+	assert_same_last(p, text);
+}
+
+/* both fail the same way; neither column changes */
+static void
+same_error(pair *p, const char *text, const void *bin, size_t len)
+{
+	int64_t lt = p->t.length, lb = p->b.length;
+	lk_error_clear(&p->et);
+	lk_error_clear(&p->eb);
+	cr_assert_not(pgt_append_text(p->conv, &p->t, "c", text, strlen(text), &p->et),
+				  "text %s accepted", text);
+	cr_assert_not(pgt_append_binary(p->conv, &p->b, "c", bin, len, &p->eb),
+				  "binary %s accepted", text);
+	cr_assert_eq(p->et.code, p->eb.code, "%s: codes", text);
+	cr_assert_str_eq(p->et.msg, p->eb.msg);
+	cr_assert_str_eq(p->eb.where, "column \"c\"");
+	cr_assert_eq(p->t.length, lt);
+	cr_assert_eq(p->b.length, lb);
+}
+
+/* binary fails with code and a message containing part */
+static void
+binary_fails(pair *p, const void *bin, size_t len, lk_error_code code, const char *part)
+{
+	int64_t lb = p->b.length;
+	lk_error_clear(&p->eb);
+	cr_assert_not(pgt_append_binary(p->conv, &p->b, "c", bin, len, &p->eb));
+	cr_assert_eq(p->eb.code, code, "%s", p->eb.msg);
+	cr_assert(strstr(p->eb.msg, part) != NULL, "msg=%s", p->eb.msg);
+	cr_assert_eq(p->b.length, lb);
+}
+
+static size_t
+be(uint8_t *out, uint64_t v, int bytes)
+{
+	for (int i = 0; i < bytes; i++)
+		out[i] = (uint8_t) (v >> (8 * (bytes - 1 - i)));
+	return (size_t) bytes;
+}
+
+/* numeric_send of a decimal text "[-]digits[.digits]" (dscale = digits
+ * after the point) as PostgreSQL stores it: base-10000 digits, leading and
+ * trailing zero digits stripped.  Or a special: "NaN", "Infinity",
+ * "-Infinity". */
+static size_t
+numeric_bin(uint8_t *out, const char *text)
+{
+	uint16_t sign = 0;
+	if (!strcmp(text, "NaN") || !strcmp(text, "Infinity") || !strcmp(text, "-Infinity")) {
+		sign = text[0] == 'N' ? 0xC000 : text[0] == 'I' ? 0xD000 : 0xF000;
+		be(out, 0, 2);
+		be(out + 2, 0, 2);
+		be(out + 4, sign, 2);
+		be(out + 6, 0, 2);
+		return 8;
+	}
+	const char *s = text;
+	if (*s == '-') {
+		sign = 0x4000;
+		s++;
+	}
+	const char *dot = strchr(s, '.');
+	size_t ni = dot ? (size_t) (dot - s) : strlen(s);
+	size_t nf = dot ? strlen(dot + 1) : 0;
+	/* digits left-padded to a multiple of 4 before the point, right-padded after */
+	char dig[256];
+	size_t padl = (4 - ni % 4) % 4, padr = (4 - nf % 4) % 4, k = 0;
+	for (size_t i = 0; i < padl; i++)
+		dig[k++] = '0';
+	memcpy(dig + k, s, ni);
+	k += ni;
+	if (nf)
+		memcpy(dig + k, dot + 1, nf);
+	k += nf;
+	for (size_t i = 0; i < padr; i++)
+		dig[k++] = '0';
+	int ng = (int) (k / 4), weight = (int) ((padl + ni) / 4) - 1;
+	int groups[64];
+	for (int g = 0; g < ng; g++)
+		groups[g] = (dig[4 * g] - '0') * 1000 + (dig[4 * g + 1] - '0') * 100 +
+					(dig[4 * g + 2] - '0') * 10 + (dig[4 * g + 3] - '0');
+	int first = 0, last = ng;
+	while (first < last && groups[first] == 0) {
+		first++;
+		weight--;
+	}
+	while (last > first && groups[last - 1] == 0)
+		last--;
+	if (first == last) {
+		weight = 0;
+		sign = 0;       /* zero is positive */
+	}
+	be(out, (uint64_t) (last - first), 2);
+	be(out + 2, (uint64_t) (uint16_t) (int16_t) weight, 2);
+	be(out + 4, sign, 2);
+	be(out + 6, nf, 2);
+	for (int g = first; g < last; g++)
+		be(out + 8 + 2 * (g - first), (uint64_t) groups[g], 2);
+	return 8 + 2 * (size_t) (last - first);
+}
+
+Test(binary, native_types)
+{
+	uint32_t yes[] = {PGT_OID_BOOL, PGT_OID_INT2, PGT_OID_INT4, PGT_OID_INT8, PGT_OID_FLOAT4,
+					  PGT_OID_FLOAT8, PGT_OID_NUMERIC, PGT_OID_TEXT, PGT_OID_VARCHAR,
+					  PGT_OID_BPCHAR, PGT_OID_NAME, PGT_OID_JSON, PGT_OID_JSONB, PGT_OID_BYTEA,
+					  PGT_OID_UUID, PGT_OID_DATE, PGT_OID_TIMESTAMP, PGT_OID_TIMESTAMPTZ};
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		cr_assert(pgt_binary_native(pgt_map_oid(&arena, yes[i], -1, 0)), "oid %u", yes[i]);
+	cr_assert(pgt_binary_native(pgt_map_oid(&arena, PGT_OID_NUMERIC, nummod(10, 2), 0)));
+	uint32_t no[] = {PGT_OID_CHAR, PGT_OID_OID, PGT_OID_XML, PGT_OID_INET, PGT_OID_CIDR,
+					 PGT_OID_MONEY, PGT_OID_TIME, PGT_OID_TIMETZ, PGT_OID_INTERVAL,
+					 PGT_OID_BIT, PGT_OID_POINT, PGT_OID_TSVECTOR, PGT_OID_INT4_ARRAY,
+					 PGT_OID_TEXT_ARRAY, 99999};
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		cr_assert_not(pgt_binary_native(pgt_map_oid(&arena, no[i], -1, 0)), "oid %u", no[i]);
+	cr_assert_not(pgt_binary_native(pgt_map_oid(&arena, PGT_OID_INT4_ARRAY, -1, 2)),
+				  "a 2-D array as text");
+	/* a non-native conversion is refused, not misread */
+	lk_column c;
+	const pgt_conv *cv = pgt_map_oid(&arena, PGT_OID_INET, -1, 0);
+	lk_column_init(&c, cv->type);
+	lk_error err;
+	uint8_t b[8] = {2, 32, 0, 4, 10, 0, 0, 1};
+	cr_assert_not(pgt_append_binary(cv, &c, "c", b, 8, &err));
+	cr_assert_eq(err.code, LK_ERR_INTERNAL);
+	cr_assert_eq(c.length, 0);
+	cv = pgt_map_oid(&arena, PGT_OID_INT4_ARRAY, -1, 1);
+	lk_column_destroy(&c);
+	lk_column_init(&c, cv->type);
+	cr_assert_not(pgt_append_binary(cv, &c, "c", b, 8, &err));
+	cr_assert_eq(err.code, LK_ERR_INTERNAL);
+	lk_column_destroy(&c);
+}
+
+Test(binary, bool_ints_and_null)
+{
+	pair p;
+	uint8_t b[8];
+	pair_init(&p, PGT_OID_BOOL, -1);
+	same(&p, "t", "\1", 1);
+	same(&p, "f", "\0", 1);
+	cr_assert(pgt_append_binary(p.conv, &p.b, "c", NULL, 0, &p.eb));
+	cr_assert(lk_column_is_null(&p.b, 2));
+	cr_assert_eq(p.b.null_count, 1);
+	binary_fails(&p, "\1\0", 2, LK_ERR_CORRUPT, "invalid binary value for type boolean");
+	pair_free(&p);
+
+	pair_init(&p, PGT_OID_INT2, -1);
+	same(&p, "-32768", b, be(b, 0x8000, 2));
+	same(&p, "32767", b, be(b, 0x7fff, 2));
+	same(&p, "0", b, be(b, 0, 2));
+	same(&p, "-1", b, be(b, 0xffff, 2));
+	binary_fails(&p, b, 4, LK_ERR_CORRUPT, "smallint");
+	pair_free(&p);
+
+	pair_init(&p, PGT_OID_INT4, -1);
+	same(&p, "-2147483648", b, be(b, 0x80000000u, 4));
+	same(&p, "2147483647", b, be(b, 0x7fffffff, 4));
+	same(&p, "123456", b, be(b, 123456, 4));
+	binary_fails(&p, b, 3, LK_ERR_CORRUPT, "integer");
+	pair_free(&p);
+
+	pair_init(&p, PGT_OID_INT8, -1);
+	same(&p, "-9223372036854775808", b, be(b, UINT64_C(0x8000000000000000), 8));
+	same(&p, "9223372036854775807", b, be(b, UINT64_C(0x7fffffffffffffff), 8));
+	same(&p, "-42", b, be(b, (uint64_t) -42, 8));
+	binary_fails(&p, b, 0, LK_ERR_CORRUPT, "bigint");
+	pair_free(&p);
+}
+
+Test(binary, floats_bits_and_nan)
+{
+	pair p;
+	uint8_t b[8];
+	pair_init(&p, PGT_OID_FLOAT8, -1);
+	const struct { const char *text; double v; } d[] = {
+		{"0.1", 0.1}, {"-1.7976931348623157e+308", -DBL_MAX}, {"5e-324", 4.9406564584124654e-324},
+		{"Infinity", INFINITY}, {"-Infinity", -INFINITY}, {"-0", -0.0}, {"0", 0.0},
+		{"1e+100", 1e100}, {"2.2250738585072014e-308", DBL_MIN}, {"0.30000000000000004", 0.1 + 0.2},
+	};
+	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
+		uint64_t bits;
+		memcpy(&bits, &d[i].v, 8);
+		same(&p, d[i].text, b, be(b, bits, 8));
+	}
+	/* every NaN (sign, payload) reads as the text path's NaN */
+	uint64_t nans[] = {UINT64_C(0x7ff8000000000000), UINT64_C(0xfff8000000000000),
+					   UINT64_C(0x7ff0000000000001), UINT64_C(0x7fffffffffffffff)};
+	for (size_t i = 0; i < 4; i++)
+		same(&p, "NaN", b, be(b, nans[i], 8));
+	binary_fails(&p, b, 4, LK_ERR_CORRUPT, "double precision");
+	pair_free(&p);
+
+	pair_init(&p, PGT_OID_FLOAT4, -1);
+	const struct { const char *text; float v; } f[] = {
+		{"3.4028235e+38", FLT_MAX}, {"1e-45", 1e-45f}, {"0.1", 0.1f}, {"-Infinity", -INFINITY},
+		{"-0", -0.0f}, {"1.1754944e-38", FLT_MIN}, {"16777217", 16777216.0f},
+	};
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		uint32_t bits;
+		memcpy(&bits, &f[i].v, 4);
+		same(&p, f[i].text, b, be(b, bits, 4));
+	}
+	same(&p, "NaN", b, be(b, 0xffc00000u, 4));
+	same(&p, "NaN", b, be(b, 0x7f800001u, 4));
+	binary_fails(&p, b, 8, LK_ERR_CORRUPT, "real");
+	pair_free(&p);
+}
+
+Test(binary, numeric_decimal)
+{
+	pair p;
+	uint8_t b[128];
+	pair_init(&p, PGT_OID_NUMERIC, nummod(5, 2));
+	const char *ok[] = {"123.45", "-999.99", "0.50", "7.00", "0.00", "0.01", "-0.01", "100.00"};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		same(&p, ok[i], b, numeric_bin(b, ok[i]));
+	same_error(&p, "NaN", b, numeric_bin(b, "NaN"));
+	same_error(&p, "Infinity", b, numeric_bin(b, "Infinity"));
+	same_error(&p, "-Infinity", b, numeric_bin(b, "-Infinity"));
+	same_error(&p, "1000.00", b, numeric_bin(b, "1000.00"));
+	same_error(&p, "-1000.00", b, numeric_bin(b, "-1000.00"));
+	same_error(&p, "1.234", b, numeric_bin(b, "1.234"));       /* never rounded */
+	same_error(&p, "0.001", b, numeric_bin(b, "0.001"));
+	/* digits below the scale that are zeros are fine (dscale above scale) */
+	same(&p, "1.2300", b, numeric_bin(b, "1.2300"));
+	/* an unstripped digit array: 1.4500 as digits 1, 4500, 0 (dscale 2) */
+	uint8_t uns[] = {0, 3, 0, 0, 0, 0, 0, 2, 0, 1, 0x11, 0x94, 0, 0};
+	same(&p, "1.45", uns, sizeof(uns));
+	pair_free(&p);
+
+	pair_init(&p, PGT_OID_NUMERIC, nummod(38, 0));
+	const char *big[] = {"99999999999999999999999999999999999999",
+						 "-99999999999999999999999999999999999999",
+						 "10000000000000000000000000000000000000", "1", "0"};
+	for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++)
+		same(&p, big[i], b, numeric_bin(b, big[i]));
+	same_error(&p, "100000000000000000000000000000000000000", b,
+			   numeric_bin(b, "100000000000000000000000000000000000000"));
+	same_error(&p, "99999999999999999999999999999999999999999999", b,
+			   numeric_bin(b, "99999999999999999999999999999999999999999999"));
+	pair_free(&p);
+
+	pair_init(&p, PGT_OID_NUMERIC, nummod(38, 38));
+	same(&p, "0.00000000000000000000000000000000000001", b,
+		 numeric_bin(b, "0.00000000000000000000000000000000000001"));
+	same(&p, "0.99999999999999999999999999999999999999", b,
+		 numeric_bin(b, "0.99999999999999999999999999999999999999"));
+	same_error(&p, "1.00000000000000000000000000000000000000", b,
+			   numeric_bin(b, "1.00000000000000000000000000000000000000"));
+	pair_free(&p);
+
+	pair_init(&p, PGT_OID_NUMERIC, nummod(38, 10));
+	const char *mid[] = {"9999999999999999999999999999.9999999999", "-0.0000000001",
+						 "12345678.9012345678", "1234567890123.0000000000"};
+	for (size_t i = 0; i < sizeof(mid) / sizeof(mid[0]); i++)
+		same(&p, mid[i], b, numeric_bin(b, mid[i]));
+	same_error(&p, "10000000000000000000000000000.0000000000", b,
+			   numeric_bin(b, "10000000000000000000000000000.0000000000"));
+	pair_free(&p);
+
+	pair_init(&p, PGT_OID_NUMERIC, nummod(12, 3));
+	same(&p, "0.001", b, numeric_bin(b, "0.001"));
+	same(&p, "-123456789.999", b, numeric_bin(b, "-123456789.999"));
+	/* malformed binary numerics */
+	binary_fails(&p, b, 6, LK_ERR_CORRUPT, "invalid binary value for type numeric");
+	uint8_t bad_len[] = {0, 2, 0, 0, 0, 0, 0, 0, 0, 1};
+	binary_fails(&p, bad_len, sizeof(bad_len), LK_ERR_CORRUPT, "numeric");
+	uint8_t bad_sign[] = {0, 1, 0, 0, 0x80, 0, 0, 0, 0, 1};
+	binary_fails(&p, bad_sign, sizeof(bad_sign), LK_ERR_CORRUPT, "numeric");
+	uint8_t bad_digit[] = {0, 1, 0, 0, 0, 0, 0, 0, 0x27, 0x10};   /* 10000 */
+	binary_fails(&p, bad_digit, sizeof(bad_digit), LK_ERR_CORRUPT, "numeric");
+	uint8_t nan_digits[] = {0, 1, 0, 0, 0xC0, 0, 0, 0, 0, 1};
+	binary_fails(&p, nan_digits, sizeof(nan_digits), LK_ERR_CORRUPT, "numeric");
+	pair_free(&p);
+}
+
+Test(binary, numeric_unconstrained_text)
+{
+	pair p;
+	uint8_t b[256];
+	pair_init(&p, PGT_OID_NUMERIC, -1);
+	const char *v[] = {"NaN", "Infinity", "-Infinity", "0", "0.000", "-0.5", "10000", "1",
+					   "123456789012345678901234567890123456789012.000000000001",
+					   "0.00000000000000000001", "99990000", "-1234.5678", "0.0001000",
+					   "100000000.00000001", "12345678901234567890"};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		same(&p, v[i], b, numeric_bin(b, v[i]));
+	/* numeric(p, negative scale), p > 38: exact text too */
+	pair_free(&p);
+	pair_init(&p, PGT_OID_NUMERIC, nummod(50, 5));
+	same(&p, "12345678901234567890123456789012345678901234.12345", b,
+		 numeric_bin(b, "12345678901234567890123456789012345678901234.12345"));
+	pair_free(&p);
+	/* a long display scale (heap buffer) */
+	pair_init(&p, PGT_OID_NUMERIC, -1);
+	uint8_t big[8] = {0, 0, 0, 0, 0, 0, 0x01, 0x2c};   /* 0 with dscale 300 */
+	char text[310] = "0.";
+	memset(text + 2, '0', 300);
+	text[302] = '\0';
+	same(&p, text, big, 8);
+	pair_free(&p);
+}
+
+Test(binary, text_bytea_uuid)
+{
+	pair p;
+	uint32_t oids[] = {PGT_OID_TEXT, PGT_OID_VARCHAR, PGT_OID_BPCHAR, PGT_OID_NAME, PGT_OID_JSON};
+	const char *v[] = {"", "héllo ☃ 𝄞", "tab\there\nnl \\ back", "ab   ", "{\"a\": [1, 2]}"};
+	for (size_t k = 0; k < sizeof(oids) / sizeof(oids[0]); k++) {
+		pair_init(&p, oids[k], -1);
+		for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+			same(&p, v[i], v[i], strlen(v[i]));
+		pair_free(&p);
+	}
+	pair_init(&p, PGT_OID_JSONB, -1);
+	same(&p, "{\"b\": {\"c\": null}}", "\1{\"b\": {\"c\": null}}", 19);
+	same(&p, "[]", "\1[]", 3);
+	binary_fails(&p, "\2[]", 3, LK_ERR_CORRUPT, "jsonb");
+	binary_fails(&p, "", 0, LK_ERR_CORRUPT, "jsonb");
+	pair_free(&p);
+
+	pair_init(&p, PGT_OID_BYTEA, -1);
+	same(&p, "\\x00ff10", "\0\xff\x10", 3);
+	same(&p, "\\x", "", 0);
+	same(&p, "\\xdeadbeef", "\xde\xad\xbe\xef", 4);
+	pair_free(&p);
+
+	pair_init(&p, PGT_OID_UUID, -1);
+	same(&p, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+		 "\xa0\xee\xbc\x99\x9c\x0b\x4e\xf8\xbb\x6d\x6b\xb9\xbd\x38\x0a\x11", 16);
+	same(&p, "00000000-0000-0000-0000-000000000000", "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16);
+	same(&p, "ffffffff-ffff-ffff-ffff-ffffffffffff",
+		 "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", 16);
+	binary_fails(&p, "\0\0\0", 3, LK_ERR_CORRUPT, "uuid");
+	pair_free(&p);
+}
+
+/* days since 2000-01-01 of a proleptic Gregorian date (astronomical year) */
+static int64_t
+pg_days(int64_t y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468 - 10957;
+}
+
+Test(binary, dates)
+{
+	pair p;
+	uint8_t b[4];
+	pair_init(&p, PGT_OID_DATE, -1);
+	same(&p, "2000-01-01", b, be(b, 0, 4));
+	same(&p, "1970-01-01", b, be(b, (uint64_t) (uint32_t) -10957, 4));
+	same(&p, "2024-02-29", b, be(b, (uint64_t) pg_days(2024, 2, 29), 4));
+	same(&p, "0001-01-01", b, be(b, (uint64_t) (uint32_t) pg_days(1, 1, 1), 4));
+	same(&p, "9999-12-31", b, be(b, (uint64_t) pg_days(9999, 12, 31), 4));
+	same(&p, "1969-12-31", b, be(b, (uint64_t) (uint32_t) pg_days(1969, 12, 31), 4));
+	same(&p, "infinity", b, be(b, 0x7fffffff, 4));
+	same(&p, "-infinity", b, be(b, 0x80000000u, 4));
+	same_error(&p, "10000-01-01", b, be(b, (uint64_t) pg_days(10000, 1, 1), 4));
+	same_error(&p, "0001-12-31 BC", b, be(b, (uint64_t) (uint32_t) pg_days(0, 12, 31), 4));
+	same_error(&p, "4713-01-01 BC", b, be(b, (uint64_t) (uint32_t) pg_days(-4712, 1, 1), 4));
+	same_error(&p, "5874897-12-31", b, be(b, (uint64_t) pg_days(5874897, 12, 31), 4));
+	binary_fails(&p, b, 8, LK_ERR_CORRUPT, "date");
+	pair_free(&p);
+}
+
+Test(binary, timestamps)
+{
+	pair p;
+	uint8_t b[8];
+	const int64_t day = INT64_C(86400000000);
+	for (int tz = 0; tz < 2; tz++) {
+		pair_init(&p, tz ? PGT_OID_TIMESTAMPTZ : PGT_OID_TIMESTAMP, -1);
+		const char *z = tz ? "+00" : "";
+		char t[80];
+#define TS(text, micros)                                                   \
+	do {                                                                   \
+		snprintf(t, sizeof(t), text, z);                                   \
+		same(&p, t, b, be(b, (uint64_t) (int64_t) (micros), 8));           \
+	} while (0)
+#define TS_ERR(text, micros)                                               \
+	do {                                                                   \
+		snprintf(t, sizeof(t), text, z);                                   \
+		same_error(&p, t, b, be(b, (uint64_t) (int64_t) (micros), 8));     \
+	} while (0)
+		TS("2000-01-01 00:00:00%s", 0);
+		TS("1970-01-01 00:00:00%s", -10957 * day);
+		TS("1969-12-31 23:59:59.999999%s", -10957 * day - 1);
+		TS("2024-01-01 12:34:56.789%s", pg_days(2024, 1, 1) * day + INT64_C(45296789000));
+		TS("0001-01-01 00:00:00%s", pg_days(1, 1, 1) * day);
+		TS("9999-12-31 23:59:59.999999%s", (pg_days(9999, 12, 31) + 1) * day - 1);
+		TS("2000-01-01 00:00:00.5%s", 500000);
+		TS("2000-01-01 00:00:00.000001%s", 1);
+		same(&p, "infinity", b, be(b, UINT64_C(0x7fffffffffffffff), 8));
+		same(&p, "-infinity", b, be(b, UINT64_C(0x8000000000000000), 8));
+		TS_ERR("10000-01-01 00:00:00%s", pg_days(10000, 1, 1) * day);
+		TS_ERR("0001-12-31 23:59:59.999999%s BC", pg_days(1, 1, 1) * day - 1);
+		TS_ERR("0044-03-15 12:00:00%s BC", pg_days(-43, 3, 15) * day + INT64_C(43200000000));
+		TS_ERR("4714-11-24 00:00:00%s BC", pg_days(-4713, 11, 24) * day);
+		TS_ERR("294276-12-31 23:59:59.999999%s", (pg_days(294276, 12, 31) + 1) * day - 1);
+		TS_ERR("10000-01-01 00:00:00.12%s", pg_days(10000, 1, 1) * day + 120000);
+#undef TS
+#undef TS_ERR
+		binary_fails(&p, b, 4, LK_ERR_CORRUPT, "timestamp");
+		pair_free(&p);
+	}
 }
