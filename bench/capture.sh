@@ -7,7 +7,9 @@
 #                                    update, 60 s at 5,000 rows/s, 5 GB
 #                                    transaction): about an hour on 2 cores
 #   bench/capture.sh --scale 0.01    everything 100× smaller (a minute)
-#   bench/capture.sh --only "1 3"    some of the four measurements
+#   bench/capture.sh --only "1 3"    some of the five measurements
+#   UH_ROWS=1000000 UH_UPDATES=100000 bench/capture.sh --only 5
+#                                    the update-heavy case at 1 M rows
 #   bench/capture.sh --keep          keep the work directory
 #
 # Setup: a throwaway PostgreSQL 15 (tests/integration/lib.sh: fsync off,
@@ -48,18 +50,23 @@
 #              transaction inserts 5 GB (~1 KB rows); peak RSS (VmHWM) of
 #              the lakesync process once that transaction is in Delta.
 #              Goal: ≤ 256 MB.
+# 5 update-heavy  mirror vs history mode on the same WAL: 1 M random
+#              updates over a 10 M-row table (UH_ROWS, UH_UPDATES, UH_TXN);
+#              drain time and peak RSS of each mode, files before and after
+#              compaction.  Goal: mirror ≤ 2× history.  Method: the section
+#              "5 update-heavy" below.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 scale=1
 keep=0
-only="1 2 3 4"
+only="1 2 3 4 5"
 while [ $# -gt 0 ]; do
 	case $1 in
 	--scale) scale=$2; shift 2 ;;
 	--only) only=$2; shift 2 ;;
 	--keep) keep=1; shift ;;
-	*) echo "usage: bench/capture.sh [--scale X] [--only \"1 2 3 4\"] [--keep]" >&2; exit 2 ;;
+	*) echo "usage: bench/capture.sh [--scale X] [--only \"1 2 3 4 5\"] [--keep]" >&2; exit 2 ;;
 	esac
 done
 want() { case " $only " in *" $1 "*) return 0 ;; esac; return 1; }
@@ -272,6 +279,131 @@ if want 4; then
 	"$bin" sync --source "$dsn" --pipeline bigtx --drop >/dev/null 2>&1
 	sql "DROP TABLE bigtx" >/dev/null
 	rm -rf "$lake4"
+fi
+
+# ---- 5 update-heavy: mirror vs history on the same WAL ---------------------------------
+# (issue 5.)  Table uh (id bigint PK, int, int, ~32-char text, short text),
+# UH_ROWS rows (default 10 M × scale), snapshotted by two pipelines — one
+# --mode history, one --mode mirror, each with its own slot and lakehouse
+# root — BEFORE the updates, so both slots hold exactly the same WAL: then
+# UH_UPDATES row updates (default 1 M × scale) at random rows, in
+# transactions of UH_TXN (default 500) updated rows (a procedure: UPDATE … WHERE
+# id IN (random ids), COMMIT, until the count is reached).  Timed: each
+# pipeline's `sync --until-caught-up` drain of that WAL (the WAL files read
+# once before each, so both find them in the page cache), under
+# `capture rusage` (wall, CPU, peak RSS).  Then the mirror table's live data
+# files (and files with a DV), compacted — by the daemon's maintenance if its
+# log already has OPTIMIZE commits, else `lakesync delta optimize`, as the
+# table says — and counted again.  At ≤ 2 M rows (or UH_CHECK=1) the mirror
+# table is checked against Postgres by tests/oracle/mirror_check.mjs.
+if want 5; then
+	uh_rows=${UH_ROWS:-$rows_snap}
+	uh_updates=${UH_UPDATES:-$rows_upd}
+	uh_txn=${UH_TXN:-500}
+	uh_check=${UH_CHECK:-$([ "$uh_rows" -le 2000000 ] && echo 1 || echo 0)}
+	lake5h="$work/lake5h" lake5m="$work/lake5m"
+	echo "bench/capture: 5 update-heavy: $uh_rows rows, $uh_updates updates in transactions of $uh_txn" >&2
+	sql "CREATE TABLE uh (id bigint PRIMARY KEY, a int, b int, c text, d text)" >/dev/null
+	sql "INSERT INTO uh SELECT g, g % 1000, (g * 7) % 100000, md5(g::text), 'row ' || g
+		FROM generate_series(1, $uh_rows) g" >/dev/null
+	sql "VACUUM ANALYZE uh" >/dev/null
+	sql "CHECKPOINT" >/dev/null
+	uh_ok=1
+	for m in history mirror; do
+		lk=$lake5h; [ $m = mirror ] && lk=$lake5m
+		"$helper" rusage "$work/uh_snap_$m.ru" "$bin" sync --source "$dsn" --target "$lk" --table public.uh \
+			--pipeline "uh_$m" --mode $m --until-caught-up >"$work/uh_snap_$m.out" 2>"$work/uh_snap_$m.err"
+		rc=$?
+		if [ $rc != 0 ]; then
+			echo "bench/capture: 5: lakesync sync --mode $m (snapshot) failed (exit $rc):" >&2
+			tail -5 "$work/uh_snap_$m.err" >&2
+			row "5 update-heavy, --mode $m snapshot" "failed (exit $rc)" "" "" ""
+			uh_ok=0
+		fi
+	done
+	ru() { sed -n "s/.*$2=\([0-9.]*\).*/\1/p" "$work/$1.ru"; }
+	if [ $uh_ok = 1 ]; then
+		row "5 update-heavy: snapshot of $uh_rows rows, --mode mirror (also builds the key index)" \
+			"$(ru uh_snap_mirror wall_s) s ($(calc '%.2f' "$(ru uh_snap_mirror user_s) + $(ru uh_snap_mirror sys_s)"))" \
+			"history $(ru uh_snap_history wall_s) s" \
+			"$(ratio "$(ru uh_snap_mirror wall_s)" "$(ru uh_snap_history wall_s)")" ""
+		lk_psql -q <<SQL
+CREATE PROCEDURE uh_updates(total int, per int, nrows bigint) LANGUAGE plpgsql AS \$\$
+DECLARE done int := 0; n int;
+BEGIN
+	WHILE done < total LOOP
+		UPDATE uh SET a = a + 1, c = md5(random()::text)
+		WHERE id IN (SELECT 1 + (random() * (nrows - 1))::bigint FROM generate_series(1, least(per, total - done)));
+		GET DIAGNOSTICS n = ROW_COUNT;
+		done := done + n;
+		COMMIT;
+	END LOOP;
+END \$\$;
+SQL
+		start=$(sql "SELECT pg_current_wal_insert_lsn()")
+		t0=$(date +%s.%N)
+		sql "CALL uh_updates($uh_updates, $uh_txn, $uh_rows)" >/dev/null
+		t1=$(date +%s.%N)
+		wal=$(sql "SELECT pg_size_pretty(pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '$start'))")
+		echo "bench/capture: 5: $uh_updates updates in $(calc '%.0f' "$t1 - $t0") s ($wal of WAL)" >&2
+		for m in history mirror; do
+			lk=$lake5h; [ $m = mirror ] && lk=$lake5m
+			cat "$LK_PG_DIR"/data/pg_wal/0* >/dev/null 2>&1
+			"$helper" rusage "$work/uh_drain_$m.ru" "$bin" sync --source "$dsn" --target "$lk" --table public.uh \
+				--pipeline "uh_$m" --mode $m --until-caught-up >"$work/uh_drain_$m.out" 2>"$work/uh_drain_$m.err"
+			rc=$?
+			if [ $rc != 0 ]; then
+				echo "bench/capture: 5: lakesync sync --mode $m (drain) failed (exit $rc):" >&2
+				tail -5 "$work/uh_drain_$m.err" >&2
+				row "5 update-heavy, --mode $m drain" "failed (exit $rc)" "" "" ""
+				uh_ok=0
+			fi
+		done
+	fi
+	if [ $uh_ok = 1 ]; then
+		hw=$(ru uh_drain_history wall_s) mw=$(ru uh_drain_mirror wall_s)
+		hc=$(calc '%.2f' "$(ru uh_drain_history user_s) + $(ru uh_drain_history sys_s)")
+		mc=$(calc '%.2f' "$(ru uh_drain_mirror user_s) + $(ru uh_drain_mirror sys_s)")
+		row "5 update-heavy: drain of $uh_updates random updates over $uh_rows rows (txns of $uh_txn, $wal of WAL), --mode history" \
+			"$hw s ($hc), $(calc '%.0f' "$uh_updates / $hw") updates/s" "" "" ""
+		row "5 … --mode mirror (DVs through the key index)" \
+			"$mw s ($mc), $(calc '%.0f' "$uh_updates / $mw") updates/s" "history $hw s" "$(ratio "$mw" "$hw")" "≤ 2"
+		row "5 … peak RSS of the drain (ru_maxrss)" "mirror $(mib "$(ru uh_drain_mirror maxrss_kib)") MiB" \
+			"history $(mib "$(ru uh_drain_history maxrss_kib)") MiB" \
+			"$(ratio "$(ru uh_drain_mirror maxrss_kib)" "$(ru uh_drain_history maxrss_kib)")" ""
+		row "5 … peak RSS of the mirror snapshot (index built)" "$(mib "$(ru uh_snap_mirror maxrss_kib)") MiB" \
+			"history $(mib "$(ru uh_snap_history maxrss_kib)") MiB" "" ""
+		idx=$(grep -ih 'index' "$work/uh_snap_mirror.err" "$work/uh_drain_mirror.err" | tail -3)
+		[ -n "$idx" ] && echo "bench/capture: 5: lakesync's index log lines:" >&2 && sed 's/^/    /' <<<"$idx" >&2
+		tbl="$lake5m/public/uh"
+		before=$(cd "$root/tests/oracle" && node mirror_check.mjs live "$tbl")
+		fcount() { sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" <<<"$1"; }
+		nopt=$(grep -l '"operation":"OPTIMIZE"' "$tbl"/_delta_log/*.json 2>/dev/null | wc -l)
+		if [ "$nopt" -gt 0 ]; then
+			how="by the daemon ($nopt OPTIMIZE commits during the runs)"
+			after=$before
+			row "5 … mirror data files after the drain, compacted $how" \
+				"$(fcount "$before" files) files ($(fcount "$before" withDv) with a DV, $(fcount "$before" dvRows) rows deleted by DVs)" "" "" ""
+		else
+			"$helper" rusage "$work/uh_opt.ru" "$bin" delta optimize "$tbl" >"$work/uh_opt.out" 2>&1
+			after=$(cd "$root/tests/oracle" && node mirror_check.mjs live "$tbl")
+			row "5 … mirror data files before → after compaction (\`lakesync delta optimize\`, $(ru uh_opt wall_s) s; no daemon compaction)" \
+				"$(fcount "$before" files) files ($(fcount "$before" withDv) with a DV, $(fcount "$before" dvRows) rows deleted) → $(fcount "$after" files) files ($(fcount "$after" withDv) with a DV)" \
+				"" "" ""
+		fi
+		echo "bench/capture: 5: live files before $before; after $after" >&2
+		if [ "$uh_check" = 1 ]; then
+			chk=$(cd "$root/tests/oracle" && LAKESYNC_BIN=$bin node mirror_check.mjs compare "bench5" "$tbl" public.uh id 2>&1)
+			echo "$chk" | sed 's/^/    /' >&2
+			grep -q '^FAIL' <<<"$chk" && row "5 … mirror table vs Postgres (mirror_check.mjs)" "FAILED" "" "" "" ||
+				row "5 … mirror table vs Postgres (mirror_check.mjs: scan, replay, count, cdf)" "equal" "" "" ""
+		fi
+	fi
+	"$bin" sync --source "$dsn" --pipeline uh_history --drop >/dev/null 2>&1
+	"$bin" sync --source "$dsn" --pipeline uh_mirror --drop >/dev/null 2>&1
+	sql "DROP TABLE uh" >/dev/null
+	sql "DROP PROCEDURE IF EXISTS uh_updates" >/dev/null
+	rm -rf "$lake5h" "$lake5m"
 fi
 
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
