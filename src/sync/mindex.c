@@ -61,6 +61,8 @@ struct sy_mindex {
 	int nkey;
 	char **key_names;           /* logical names as given to open */
 	int *key_index;             /* logical index in the schema at open */
+	lk_type *key_type;          /* their logical types (primitive copies) */
+	bool broken;                /* a replay failed half way: rebuild only */
 };
 
 /* ---------- key layout ---------- */
@@ -371,6 +373,7 @@ rebuild(sy_mindex *m, st_store *st, const dl_snapshot *snap,
 	sy_pkindex_close(m->idx);
 	m->idx = NULL;
 	m->version = -1;
+	m->broken = true;           /* until the rebuild is complete */
 	sy_pkindex_opts o = opts_of(m);
 	m->idx = sy_pkindex_create(m->dir, kl->sig, &o, err);
 	if (!m->idx)
@@ -383,6 +386,7 @@ rebuild(sy_mindex *m, st_store *st, const dl_snapshot *snap,
 	stats->rows_scanned += sc.rows;
 	LK_FORWARD(sy_pkindex_save(m->idx, NULL, snap->version, err));
 	m->version = snap->version;
+	m->broken = false;
 	return true;
 }
 
@@ -620,6 +624,64 @@ now_ms(void)
 	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Bring the open index, which reflects m->version, to snap's version:
+ * replay, or rebuild when it cannot be trusted. Saves at the end when
+ * `save` (always after a rebuild). */
+static bool
+catch_up(sy_mindex *m, st_store *st, const dl_snapshot *snap,
+		 const keylayout *kl, bool save, sy_mindex_stats *stats, lk_error *err)
+{
+	int64_t from = m->version;
+	if (m->broken) {
+		stats->reason = "index broken by an earlier failure";
+		return rebuild(m, st, snap, kl, stats, err);
+	}
+	if (strcmp(sy_pkindex_table_id(m->idx), kl->sig) != 0) {
+		/* which part differs: the table id is the first line */
+		const char *a = sy_pkindex_table_id(m->idx), *b = kl->sig;
+		size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
+		stats->reason = la != lb || memcmp(a, b, la) != 0
+			? "saved index is of another table (table id differs)"
+			: "key columns changed (name, type or partitioning)";
+		return rebuild(m, st, snap, kl, stats, err);
+	}
+	if (from > snap->version) {
+		stats->reason = "saved index is newer than the table version";
+		return rebuild(m, st, snap, kl, stats, err);
+	}
+	if (from < 0) {
+		stats->reason = "saved index has no version";
+		return rebuild(m, st, snap, kl, stats, err);
+	}
+	if (from == snap->version)
+		return true;
+	lk_arena a;
+	lk_arena_init(&a, 0);
+	touch *t = NULL;
+	size_t nt = 0;
+	lk_error lerr;
+	lk_error_clear(&lerr);
+	if (!collect(st, from, snap->version, &a, &t, &nt, &lerr)) {
+		lk_arena_free(&a);
+		stats->reason = lerr.code == LK_ERR_NOT_FOUND
+			? "commits since the saved version are no longer in the log"
+			: "commits since the saved version could not be read";
+		return rebuild(m, st, snap, kl, stats, err);
+	}
+	bool ok = apply_touches(m, st, snap, kl, t, nt, &a, stats, err);
+	free(t);
+	lk_arena_free(&a);
+	if (!ok) {
+		m->broken = true;       /* half applied: only a rebuild helps */
+		return false;
+	}
+	stats->replayed_commits = snap->version - from;
+	if (save)
+		LK_FORWARD(sy_pkindex_save(m->idx, NULL, snap->version, err));
+	m->version = snap->version;
+	return true;
+}
+
 /* Load / catch up / rebuild m->idx for snap (keylayout kl). */
 static bool
 bring_up(sy_mindex *m, st_store *st, const dl_snapshot *snap,
@@ -637,48 +699,8 @@ bring_up(sy_mindex *m, st_store *st, const dl_snapshot *snap,
 		return rebuild(m, st, snap, kl, stats, err);
 	}
 	stats->saved_version = saved;
-	if (strcmp(sy_pkindex_table_id(m->idx), kl->sig) != 0) {
-		/* which part differs: the table id is the first line */
-		const char *a = sy_pkindex_table_id(m->idx), *b = kl->sig;
-		size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
-		stats->reason = la != lb || memcmp(a, b, la) != 0
-			? "saved index is of another table (table id differs)"
-			: "key columns changed (name, type or partitioning)";
-		return rebuild(m, st, snap, kl, stats, err);
-	}
-	if (saved > snap->version) {
-		stats->reason = "saved index is newer than the table version";
-		return rebuild(m, st, snap, kl, stats, err);
-	}
-	if (saved < 0) {
-		stats->reason = "saved index has no version";
-		return rebuild(m, st, snap, kl, stats, err);
-	}
 	m->version = saved;
-	if (saved == snap->version)
-		return true;
-	lk_arena a;
-	lk_arena_init(&a, 0);
-	touch *t = NULL;
-	size_t nt = 0;
-	lk_error lerr;
-	lk_error_clear(&lerr);
-	if (!collect(st, saved, snap->version, &a, &t, &nt, &lerr)) {
-		lk_arena_free(&a);
-		stats->reason = lerr.code == LK_ERR_NOT_FOUND
-			? "commits since the saved version are no longer in the log"
-			: "commits since the saved version could not be read";
-		return rebuild(m, st, snap, kl, stats, err);
-	}
-	bool ok = apply_touches(m, st, snap, kl, t, nt, &a, stats, err);
-	free(t);
-	lk_arena_free(&a);
-	if (!ok)
-		return false;
-	stats->replayed_commits = snap->version - saved;
-	LK_FORWARD(sy_pkindex_save(m->idx, NULL, snap->version, err));
-	m->version = snap->version;
-	return true;
+	return catch_up(m, st, snap, kl, true, stats, err);
 }
 
 static void
@@ -692,8 +714,12 @@ stats_init(sy_mindex_stats *s, const dl_snapshot *snap)
 static bool
 set_keys(sy_mindex *m, const keylayout *kl)
 {
-	for (int i = 0; i < kl->nkey; i++)
+	for (int i = 0; i < kl->nkey; i++) {
 		m->key_index[i] = kl->logical[i];
+		m->key_type[i] = *kl->type[i];      /* shallow: id, precision, scale */
+		m->key_type[i].nchildren = 0;
+		m->key_type[i].children = NULL;
+	}
 	return true;
 }
 
@@ -721,6 +747,7 @@ sy_mindex_open(st_store *st, const dl_snapshot *snap, const char *dir,
 	m->nkey = nkey;
 	m->key_names = lk_xcalloc((size_t) nkey, sizeof(char *));
 	m->key_index = lk_xcalloc((size_t) nkey, sizeof(int));
+	m->key_type = lk_xcalloc((size_t) nkey, sizeof(lk_type));
 	for (int i = 0; i < nkey; i++)
 		m->key_names[i] = lk_xstrdup(key_cols[i]);
 	lk_arena a;
@@ -753,6 +780,40 @@ sy_mindex_rebuild(sy_mindex *m, st_store *st, const dl_snapshot *snap,
 	keylayout kl;
 	bool ok = keylayout_make(snap, m->key_names, m->nkey, &a, &kl, err) &&
 			  set_keys(m, &kl) && rebuild(m, st, snap, &kl, stats, err);
+	lk_arena_free(&a);
+	stats->ms = now_ms() - t0;
+	return ok;
+}
+
+bool
+sy_mindex_set_version(sy_mindex *m, int64_t version, lk_error *err)
+{
+	if (m->broken)
+		return lk_error_set(err, LK_ERR_INVALID, "mirror index is broken by an "
+							"earlier failure: rebuild it");
+	if (version < m->version)
+		return lk_error_set(err, LK_ERR_INVALID, "mirror index at version %" PRId64
+							" cannot go back to version %" PRId64, m->version,
+							version);
+	m->version = version;
+	return true;
+}
+
+bool
+sy_mindex_catch_up(sy_mindex *m, st_store *st, const dl_snapshot *snap,
+				   sy_mindex_stats *stats, lk_error *err)
+{
+	int64_t t0 = now_ms();
+	sy_mindex_stats local;
+	if (!stats)
+		stats = &local;
+	stats_init(stats, snap);
+	stats->saved_version = m->version;
+	lk_arena a;
+	lk_arena_init(&a, 0);
+	keylayout kl;
+	bool ok = keylayout_make(snap, m->key_names, m->nkey, &a, &kl, err) &&
+			  set_keys(m, &kl) && catch_up(m, st, snap, &kl, false, stats, err);
 	lk_arena_free(&a);
 	stats->ms = now_ms() - t0;
 	return ok;
@@ -797,6 +858,17 @@ sy_mindex_key_from_batch(const sy_mindex *m, const lk_batch *b, int64_t row,
 							  m->key_names[i], m->key_index[i]);
 			break;
 		}
+		const lk_type *t = b->cols[m->key_index[i]].type;
+		const lk_type *k = &m->key_type[i];
+		if (t->id != k->id || t->scale != k->scale || t->unit != k->unit) {
+			lk_arena ta;
+			lk_arena_init(&ta, 0);
+			ok = lk_error_set(err, LK_ERR_INVALID, "key column \"%s\" is %s in the "
+							  "batch but %s in the table", m->key_names[i],
+							  lk_type_name(&ta, t), lk_type_name(&ta, k));
+			lk_arena_free(&ta);
+			break;
+		}
 		cols[i] = b->cols[m->key_index[i]];   /* shallow: read only */
 	}
 	if (ok)
@@ -809,8 +881,9 @@ sy_mindex_key_from_batch(const sy_mindex *m, const lk_batch *b, int64_t row,
 bool
 sy_mindex_save(sy_mindex *m, int64_t version, lk_error *err)
 {
-	if (!m->idx)
-		return lk_error_set(err, LK_ERR_INVALID, "mirror index is not open");
+	if (!m->idx || m->broken)
+		return lk_error_set(err, LK_ERR_INVALID, "mirror index is broken by an "
+							"earlier failure: rebuild it");
 	if (version < m->version)
 		return lk_error_set(err, LK_ERR_INVALID, "mirror index at version %" PRId64
 							" cannot be saved as of the older version %" PRId64,
@@ -830,6 +903,7 @@ sy_mindex_close(sy_mindex *m)
 		free(m->key_names[i]);
 	free(m->key_names);
 	free(m->key_index);
+	free(m->key_type);
 	free(m->dir);
 	free(m);
 }

@@ -100,9 +100,26 @@ int sy_mindex_key_column(const sy_mindex *m, int i);
 int sy_mindex_nkey(const sy_mindex *m);
 
 /* Key bytes of row `row` of a batch in the table's logical schema (every
- * column, table order, as given to dl_write_batch) into out (reset first). */
+ * column, table order, as given to dl_write_batch) into out (reset first).
+ * A key column whose type differs from the table's at the last open /
+ * catch-up / rebuild (e.g. int vs long after widening): LK_ERR_INVALID. */
 bool sy_mindex_key_from_batch(const sy_mindex *m, const lk_batch *b,
 							  int64_t row, lk_buf *out, lk_error *err);
+
+/* The caller updated the index itself for its commits up to `version`
+ * (without saving): the index now reflects `version` (≥ the current one;
+ * else LK_ERR_INVALID). */
+bool sy_mindex_set_version(sy_mindex *m, int64_t version, lk_error *err);
+
+/* Bring the live index from sy_mindex_version() to snap's version by
+ * replaying the commits in between (commits the caller did not apply
+ * itself: another writer, an OPTIMIZE without index hooks, ...), or
+ * rebuild (then saved) when that is impossible (see sy_mindex_open; also
+ * when a key column's type changed).  Does not save after a replay.
+ * stats may be NULL. On failure the index must not be used (close, or
+ * sy_mindex_rebuild). */
+bool sy_mindex_catch_up(sy_mindex *m, st_store *st, const dl_snapshot *snap,
+						sy_mindex_stats *stats, lk_error *err);
 
 /* Persist: call after the caller's commit of `version` succeeded and the
  * index reflects exactly that version.  Cost: writes the in-memory part as

@@ -610,9 +610,19 @@ Test(sync_mindex, fresh_build_exact_positions)
 	key_of(42, "eu", &k2);
 	cr_assert_eq(k1.len, k2.len);
 	cr_assert_eq(memcmp(k1.data, k2.data, k1.len), 0);
-	lk_buf_free(&k1);
 	lk_buf_free(&k2);
 	lk_batch_free(b);
+	/* a batch whose key column is an int: refused, not silently other bytes */
+	lk_type *ti = lk_type_struct(&tarena, 3);
+	ti->children[0] = fld("id", lk_type_new(&tarena, LK_T_INT), false);
+	ti->children[1] = fld("v", lk_type_new(&tarena, LK_T_STRING), true);
+	ti->children[2] = fld("region", lk_type_new(&tarena, LK_T_STRING), true);
+	b = rows(ti, (int64_t[]) {7}, 1);
+	cr_assert_not(sy_mindex_key_from_batch(m, b, 0, &k1, &err));
+	cr_assert_eq(err.code, LK_ERR_INVALID);
+	cr_assert(strstr(err.msg, "\"id\" is integer in the batch but long"), "%s", err.msg);
+	lk_batch_free(b);
+	lk_buf_free(&k1);
 	sy_mindex_close(m);
 
 	/* reopen at the same version: loaded, nothing read */
@@ -738,7 +748,7 @@ Test(sync_mindex, replay_one_long_window)
 Test(sync_mindex, caller_maintained_index_is_taken_as_is)
 {
 	create_table(false);
-	insert(0, 10, 0);
+	int64_t v0 = insert(0, 10, 0);
 	dl_snapshot *s = snap_at(-1);
 	sy_mindex_stats stt;
 	sy_mindex *m = open_idx(idxdir, s, &stt);
@@ -767,25 +777,75 @@ Test(sync_mindex, caller_maintained_index_is_taken_as_is)
 		lk_buf_free(&k);
 	}
 	free(p);
-	/* saving as of an older version is refused */
-	cr_assert_not(sy_mindex_save(m, sy_mindex_version(m) - 1, &err));
-	cr_assert_eq(err.code, LK_ERR_INVALID);
-	cr_assert(sy_mindex_save(m, v, &err), "%s", errs(&err));
-	cr_assert_eq(sy_mindex_version(m), v);
 	cr_assert_eq(check_against_oracle(m, s), 15);
+	/* going back is refused */
+	cr_assert_eq(sy_mindex_version(m), v0);
+	cr_assert_not(sy_mindex_save(m, v0 - 1, &err));
+	cr_assert_eq(err.code, LK_ERR_INVALID);
+	cr_assert_not(sy_mindex_set_version(m, v0 - 1, &err));
+	cr_assert_eq(err.code, LK_ERR_INVALID);
+	cr_assert(sy_mindex_set_version(m, v, &err), "%s", errs(&err));
+	cr_assert_eq(sy_mindex_version(m), v);
+
+	/* another writer commits twice: catch up the live index (no save) */
+	delete_ids((int64_t[]) {12, 0}, 2);
+	insert(20, 4, 0);
+	dl_snapshot *s2 = snap_at(-1);
+	cr_assert(sy_mindex_catch_up(m, &st, s2, &stt, &err), "%s", errs(&err));
+	cr_assert_not(stt.rebuilt);
+	cr_assert_eq(stt.saved_version, v);
+	cr_assert_eq(stt.replayed_commits, 2);
+	cr_assert_eq(stt.files_read, 3);    /* two DV changes, one new file */
+	cr_assert_eq(sy_mindex_version(m), v + 2);
+	cr_assert_eq(check_against_oracle(m, s2), 17);
+	/* up to date: nothing to do */
+	cr_assert(sy_mindex_catch_up(m, &st, s2, &stt, &err), "%s", errs(&err));
+	cr_assert_eq(stt.replayed_commits, 0);
+	cr_assert_eq(stt.files_read, 0);
+	sy_mindex_close(m);
+
+	/* nothing saved since the open at v0: the reopen replays from v0, the
+	 * caller's unsaved changes are gone and redone from the log */
+	m = open_idx(idxdir, s2, &stt);
+	cr_assert_not(stt.rebuilt);
+	cr_assert_eq(stt.saved_version, v0);
+	cr_assert_eq(stt.replayed_commits, s2->version - v0);
+	cr_assert_eq(check_against_oracle(m, s2), 17);
+	sy_mindex_close(m);
+
+	/* a caller-maintained index saved at v is taken as is */
+	memset(live, 0, sizeof(live));
+	for (int id = 0; id < 15; id++)
+		live[id] = true;
+	nftw(idxdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	m = open_idx(idxdir, s, &stt);
+	cr_assert(stt.rebuilt);
+	/* the caller moves id 5 to row 99 of a made-up file: a state only the
+	 * caller knows, so a reopen that kept it proves nothing was re-read */
+	idx = sy_mindex_pkindex(m);
+	cr_assert(sy_pkindex_file_id(idx, "made-up.parquet", &fid, &err));
+	lk_buf k5 = LK_BUF_INIT;
+	key_of(5, NULL, &k5);
+	cr_assert(sy_pkindex_put(idx, k5.data, k5.len, fid, 99, &err));
+	cr_assert(sy_mindex_save(m, v, &err), "%s", errs(&err));
 	sy_mindex_close(m);
 	m = open_idx(idxdir, s, &stt);
 	cr_assert_not(stt.rebuilt);
 	cr_assert_eq(stt.saved_version, v);
 	cr_assert_eq(stt.files_read, 0);
-	cr_assert_eq(check_against_oracle(m, s), 15);
-	/* explicit rebuild gives the same */
+	sy_pkindex_loc loc;
+	cr_assert(lookup(m, 5, &loc));
+	cr_assert_str_eq(loc.path, "made-up.parquet");
+	cr_assert_eq(loc.row, 99);
+	/* an explicit rebuild repairs it */
 	cr_assert(sy_mindex_rebuild(m, &st, s, &stt, &err), "%s", errs(&err));
 	cr_assert(stt.rebuilt);
 	cr_assert_str_eq(stt.reason, "rebuild requested");
 	cr_assert_eq(stt.rows_scanned, 15);
 	cr_assert_eq(check_against_oracle(m, s), 15);
+	lk_buf_free(&k5);
 	sy_mindex_close(m);
+	dl_snapshot_free(s2);
 	dl_snapshot_free(s);
 }
 
@@ -1087,12 +1147,33 @@ Test(sync_mindex, schema_evolution)
 	evolve(&drop, 1);
 	delete_ids((int64_t[]) {21}, 1);
 	reopen_replay(2);
-	/* WIDEN of the key column int → long: other key bytes, rebuilt */
+	/* WIDEN of the key column int → long: other key bytes.  A live index
+	 * caught up over it is rebuilt; so is a saved one at reopen. */
+	dl_snapshot *s = snap_at(-1);
+	sy_mindex_stats stt;
+	nftw(idx2dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	sy_mindex *m = open_idx(idx2dir, s, &stt);
+	cr_assert(stt.rebuilt);
+	dl_snapshot_free(s);
 	dl_schema_change widen = {DL_SC_WIDEN, "ident", NULL, lk_type_new(&tarena, LK_T_LONG), -1};
 	evolve(&widen, 1);
 	key_int = false;
 	insert(30, 3, 0);
-	dl_snapshot *s = snap_at(-1);
+	s = snap_at(-1);
+	cr_assert(sy_mindex_catch_up(m, &st, s, &stt, &err), "%s", errs(&err));
+	cr_assert(stt.rebuilt);
+	cr_assert_str_eq(stt.reason, "key columns changed (name, type or partitioning)");
+	cr_assert_eq(check_against_oracle(m, s), 9 + 5 + 4 - 1 + 3);
+	/* keys of batches are now longs */
+	lk_batch *b = rows(s->schema.type, (int64_t[]) {33}, 1);
+	lk_buf k1 = LK_BUF_INIT, k2 = LK_BUF_INIT;
+	cr_assert(sy_mindex_key_from_batch(m, b, 0, &k1, &err), "%s", errs(&err));
+	key_of(33, NULL, &k2);
+	cr_assert(k1.len == k2.len && memcmp(k1.data, k2.data, k1.len) == 0);
+	lk_buf_free(&k1);
+	lk_buf_free(&k2);
+	lk_batch_free(b);
+	sy_mindex_close(m);
 	expect_rebuild(s, "key columns changed (name, type or partitioning)", 9 + 5 + 4 - 1 + 3);
 	dl_snapshot_free(s);
 	/* and replays again after that */
