@@ -1181,6 +1181,66 @@ Test(sync_mindex, schema_evolution)
 	reopen_replay(1);
 }
 
+Test(sync_mindex, failed_replay_leaves_index_broken_until_rebuilt)
+{
+	create_table(false);
+	insert(0, 10, 0);
+	dl_snapshot *s = snap_at(-1);
+	sy_mindex_stats stt;
+	sy_mindex *m = open_idx(idxdir, s, &stt);
+	int64_t v0 = s->version;
+	dl_snapshot_free(s);
+	insert(10, 10, 0);
+	s = snap_at(-1);
+	/* the new data file is unreadable (moved away) */
+	const dl_file *nf = NULL;
+	char *p;
+	uint64_t row;
+	cr_assert(where_is(s, 10, &p, &row));
+	for (size_t i = 0; i < s->nfiles; i++)
+		if (strcmp(s->files[i].add.path, p) == 0)
+			nf = &s->files[i];
+	free(p);
+	cr_assert_not_null(nf);
+	char a[600], b[600];
+	snprintf(a, sizeof(a), "%s/%s", tabdir, nf->path);
+	snprintf(b, sizeof(b), "%s/moved", tmpdir);
+	cr_assert_eq(rename(a, b), 0);
+	lk_error err;
+	cr_assert_not(sy_mindex_catch_up(m, &st, s, &stt, &err));
+	cr_assert(strstr(err.where, nf->path), "%s", errs(&err));
+	/* no save, no set_version of a half-applied index */
+	cr_assert_not(sy_mindex_save(m, s->version, &err));
+	cr_assert_eq(err.code, LK_ERR_INVALID);
+	cr_assert_not(sy_mindex_set_version(m, s->version, &err));
+	cr_assert_eq(err.code, LK_ERR_INVALID);
+	/* a reopen fails the same way (the file is needed) */
+	sy_mindex_close(m);
+	cr_assert_null(sy_mindex_open(&st, s, idxdir, (const char *const[]) {"id"}, 1, 0,
+								  &stt, &err));
+	cr_assert_eq(stt.saved_version, v0);
+	/* file back: the reopen replays; a live broken index rebuilds */
+	cr_assert_eq(rename(b, a), 0);
+	m = open_idx(idxdir, s, &stt);
+	cr_assert_not(stt.rebuilt);
+	cr_assert_eq(stt.replayed_commits, 1);
+	cr_assert_eq(check_against_oracle(m, s), 20);
+	sy_mindex_close(m);
+	dl_snapshot *s0 = snap_at(v0);
+	m = open_idx(idx2dir, s0, &stt);
+	cr_assert_eq(rename(a, b), 0);
+	cr_assert_not(sy_mindex_catch_up(m, &st, s, &stt, &err));
+	cr_assert_eq(rename(b, a), 0);
+	cr_assert(sy_mindex_catch_up(m, &st, s, &stt, &err), "%s", errs(&err));
+	cr_assert(stt.rebuilt);
+	cr_assert_str_eq(stt.reason, "index broken by an earlier failure");
+	cr_assert_eq(check_against_oracle(m, s), 20);
+	cr_assert(sy_mindex_save(m, s->version, &err), "%s", errs(&err));
+	sy_mindex_close(m);
+	dl_snapshot_free(s0);
+	dl_snapshot_free(s);
+}
+
 /* ---------- speed ---------- */
 
 static long
