@@ -57,8 +57,10 @@
 typedef struct sy_mindex sy_mindex;
 
 typedef struct sy_mindex_stats {
-	int64_t saved_version;      /* version of the saved index, -1: none/unusable */
-	int64_t version;            /* version the index reflects after open (V) */
+	int64_t saved_version;      /* open: version of the saved index (-1: none,
+								 * unusable); catch_up/rebuild: the version the
+								 * live index reflected before the call */
+	int64_t version;            /* version the index reflects after (V) */
 	bool rebuilt;               /* scanned the whole table */
 	const char *reason;         /* why it was rebuilt (static string), or NULL:
 								 * "no saved index", "saved index is corrupt",
@@ -69,11 +71,12 @@ typedef struct sy_mindex_stats {
 								 * the table version", "commits since the saved
 								 * version are no longer in the log", "commits
 								 * since the saved version could not be read",
-								 * "rebuild requested" */
+								 * "saved index has no version", "index broken
+								 * by an earlier failure", "rebuild requested" */
 	int64_t replayed_commits;   /* commits replayed (0 when rebuilt) */
 	int64_t files_read;         /* data files whose key columns were read */
 	int64_t rows_scanned;       /* live rows fed to the index */
-	int64_t ms;                 /* wall time of sy_mindex_open */
+	int64_t ms;                 /* wall time of the call */
 } sy_mindex_stats;
 
 /* Index of the table `snap` reads (version V = snap->version), keyed by the
@@ -89,7 +92,9 @@ sy_mindex *sy_mindex_open(st_store *st, const dl_snapshot *snap,
 						  sy_mindex_stats *stats, lk_error *err);
 
 /* The live index; the caller updates it (file_id/put/delete/remove_file)
- * as it commits.  Owned by m. */
+ * as it commits.  Owned by m; a rebuild (sy_mindex_rebuild, or one done by
+ * sy_mindex_catch_up) replaces it: call this again instead of keeping the
+ * pointer.  NULL only after a rebuild failed. */
 sy_pkindex *sy_mindex_pkindex(sy_mindex *m);
 
 /* Version the index reflects (last open or save). */
@@ -122,7 +127,8 @@ bool sy_mindex_catch_up(sy_mindex *m, st_store *st, const dl_snapshot *snap,
 						sy_mindex_stats *stats, lk_error *err);
 
 /* Persist: call after the caller's commit of `version` succeeded and the
- * index reflects exactly that version.  Cost: writes the in-memory part as
+ * index reflects exactly that version (refused with LK_ERR_INVALID after
+ * a failed catch-up, until a rebuild).  Cost: writes the in-memory part as
  * a run file plus a manifest listing every file ever known — call it every
  * few seconds or at shutdown, not after every small commit (a crash only
  * means more commits to replay at the next open).  version < the current
