@@ -614,3 +614,331 @@ Test(dlevolve, refusals)
 	dl_snapshot_free(s);
 	st_store_close(&st);
 }
+
+/* ---- plan: old columns + Relation + catalog → plan ------------------------------- */
+
+#include "pg/pgtypes.h"
+#include "sync/evolve.h"
+
+TestSuite(plan, .init = setup, .fini = teardown);
+
+static sy_evolve_old
+oldc(const char *name, uint32_t oid, int32_t typmod, int attnum, bool key)
+{
+	sy_evolve_old o = {name, oid, typmod, attnum, pgt_map_oid(&ta, oid, typmod, 0)->type, key};
+	return o;
+}
+
+static sy_evolve_new
+newc(const char *name, uint32_t oid, int32_t typmod, bool key)
+{
+	sy_evolve_new n = {name, oid, typmod, key, pgt_map_oid(&ta, oid, typmod, 0)->type, true};
+	return n;
+}
+
+/* numeric typmod of (p, s) */
+static int32_t
+nummod(int p, int s)
+{
+	return ((p << 16) | s) + 4;
+}
+
+static sy_evolve_attr
+att(int attnum, const char *name, bool dropped)
+{
+	sy_evolve_attr a = {.attnum = attnum, .name = name, .dropped = dropped};
+	return a;
+}
+
+static void
+plan_ok(const sy_evolve_old *o, int no, const sy_evolve_new *n, int nn,
+		const sy_evolve_catalog *cat, bool mirror, sy_evolve_plan *p)
+{
+	lk_error err;
+	lk_error_clear(&err);
+	cr_assert(sy_evolve_plan_make(o, no, n, nn, cat, mirror, &ta, p, &err), "%s", errs(&err));
+}
+
+static const char *
+plan_err(const sy_evolve_old *o, int no, const sy_evolve_new *n, int nn,
+		 const sy_evolve_catalog *cat, bool mirror)
+{
+	static lk_error err;
+	sy_evolve_plan p;
+	lk_error_clear(&err);
+	cr_assert_not(sy_evolve_plan_make(o, no, n, nn, cat, mirror, &ta, &p, &err));
+	cr_assert_eq(err.code, LK_ERR_UNSUPPORTED, "%s", errs(&err));
+	return errs(&err);
+}
+
+Test(plan, unchanged_added_dropped_without_catalog)
+{
+	sy_evolve_old o[] = {oldc("id", PGT_OID_INT4, -1, 1, true),
+						 oldc("a", PGT_OID_TEXT, -1, 2, false),
+						 oldc("b", PGT_OID_INT8, -1, 3, false)};
+	sy_evolve_new same[] = {newc("id", PGT_OID_INT4, -1, true), newc("a", PGT_OID_TEXT, -1, false),
+							newc("b", PGT_OID_INT8, -1, false)};
+	sy_evolve_plan p;
+	plan_ok(o, 3, same, 3, NULL, false, &p);
+	cr_assert_not(p.changed);
+	cr_assert_eq(p.ndropped, 0);
+	for (int j = 0; j < 3; j++) {
+		cr_assert_eq(p.cols[j].old, j);
+		cr_assert_not(p.cols[j].renamed || p.cols[j].retyped);
+	}
+	/* b dropped, c added (no catalog: history takes it as drop + add) */
+	sy_evolve_new n[] = {newc("id", PGT_OID_INT4, -1, true), newc("a", PGT_OID_TEXT, -1, false),
+						 newc("c", PGT_OID_DATE, -1, false)};
+	plan_ok(o, 3, n, 3, NULL, false, &p);
+	cr_assert(p.changed);
+	cr_assert_eq(p.ndropped, 1);
+	cr_assert_eq(p.dropped[0], 2);
+	cr_assert_eq(p.cols[2].old, -1);
+	cr_assert_eq(p.cols[2].fill, SY_FILL_NULL);
+	cr_assert_eq(p.cols[2].attnum, 0);
+	/* mirror cannot guess without the catalog */
+	cr_assert(strstr(plan_err(o, 3, n, 3, NULL, true),
+					 "column \"b\" vanished and \"c\" appeared: without access to the catalog"));
+	/* a plain add in mirror mode without catalog: the default is unknown */
+	sy_evolve_new n2[] = {newc("id", PGT_OID_INT4, -1, true), newc("a", PGT_OID_TEXT, -1, false),
+						  newc("b", PGT_OID_INT8, -1, false), newc("d", PGT_OID_INT4, -1, false)};
+	plan_ok(o, 3, n2, 4, NULL, true, &p);
+	cr_assert_eq(p.cols[3].old, -1);
+	cr_assert_eq(p.cols[3].fill, SY_FILL_UNKNOWN);
+	cr_assert_eq(p.ndropped, 0);
+}
+
+Test(plan, rename_versus_drop_and_add_by_attnum)
+{
+	sy_evolve_old o[] = {oldc("id", PGT_OID_INT4, -1, 1, true),
+						 oldc("a", PGT_OID_TEXT, -1, 2, false),
+						 oldc("b", PGT_OID_INT8, -1, 3, false)};
+	sy_evolve_new n[] = {newc("id", PGT_OID_INT4, -1, true), newc("x", PGT_OID_TEXT, -1, false),
+						 newc("b", PGT_OID_INT8, -1, false)};
+	sy_evolve_plan p;
+	/* attnum 2 is now called x: a rename */
+	sy_evolve_attr ren[] = {att(1, "id", false), att(2, "x", false), att(3, "b", false)};
+	sy_evolve_catalog cat = {true, 3, ren};
+	plan_ok(o, 3, n, 3, &cat, true, &p);
+	cr_assert(p.changed);
+	cr_assert_eq(p.ndropped, 0);
+	cr_assert_eq(p.cols[1].old, 1);
+	cr_assert(p.cols[1].renamed);
+	cr_assert_eq(p.cols[1].attnum, 2);
+	cr_assert_not(p.cols[2].renamed);
+	/* attnum 2 dropped, x is attnum 4: drop + add */
+	sy_evolve_attr da[] = {att(1, "id", false), att(2, "........pg.dropped.2........", true),
+						   att(3, "b", false), att(4, "x", false)};
+	sy_evolve_catalog cat2 = {true, 4, da};
+	plan_ok(o, 3, n, 3, &cat2, true, &p);
+	cr_assert_eq(p.ndropped, 1);
+	cr_assert_eq(p.dropped[0], 1);
+	cr_assert_eq(p.cols[1].old, -1);
+	cr_assert_eq(p.cols[1].attnum, 4);
+	cr_assert_eq(p.cols[1].fill, SY_FILL_NULL);
+	/* the catalog moved on: attnum 2 renamed again to y, x unknown: still
+	 * the same column */
+	sy_evolve_attr again[] = {att(1, "id", false), att(2, "y", false), att(3, "b", false)};
+	sy_evolve_catalog cat3 = {true, 3, again};
+	plan_ok(o, 3, n, 3, &cat3, true, &p);
+	cr_assert_eq(p.ndropped, 0);
+	cr_assert_eq(p.cols[1].old, 1);
+	cr_assert(p.cols[1].renamed);
+	/* swapped names: a ↔ b by attnum */
+	sy_evolve_old o2[] = {oldc("id", PGT_OID_INT4, -1, 1, true),
+						  oldc("a", PGT_OID_TEXT, -1, 2, false),
+						  oldc("b", PGT_OID_TEXT, -1, 3, false)};
+	sy_evolve_new sw[] = {newc("id", PGT_OID_INT4, -1, true), newc("b", PGT_OID_TEXT, -1, false),
+						  newc("a", PGT_OID_TEXT, -1, false)};
+	sy_evolve_attr swc[] = {att(1, "id", false), att(2, "b", false), att(3, "a", false)};
+	sy_evolve_catalog cat4 = {true, 3, swc};
+	plan_ok(o2, 3, sw, 3, &cat4, false, &p);
+	cr_assert_eq(p.cols[1].old, 1);
+	cr_assert_eq(p.cols[2].old, 2);
+	cr_assert(p.cols[1].renamed && p.cols[2].renamed);
+	/* drop a, then add a again (a new attnum under the old name) */
+	sy_evolve_new re[] = {newc("id", PGT_OID_INT4, -1, true), newc("b", PGT_OID_TEXT, -1, false),
+						  newc("a", PGT_OID_TEXT, -1, false)};
+	sy_evolve_attr rec[] = {att(1, "id", false), att(2, "........pg.dropped.2........", true),
+							att(3, "b", false), att(4, "a", false)};
+	sy_evolve_catalog cat5 = {true, 4, rec};
+	plan_ok(o2, 3, re, 3, &cat5, false, &p);
+	cr_assert_eq(p.ndropped, 1);
+	cr_assert_eq(p.dropped[0], 1);
+	cr_assert_eq(p.cols[1].old, 2);
+	cr_assert_eq(p.cols[2].old, -1);
+	cr_assert_eq(p.cols[2].attnum, 4);
+	/* ambiguous: two columns renamed again, one new name */
+	sy_evolve_new amb[] = {newc("id", PGT_OID_INT4, -1, true), newc("p", PGT_OID_TEXT, -1, false)};
+	sy_evolve_attr ambc[] = {att(1, "id", false), att(2, "q", false), att(3, "r", false)};
+	sy_evolve_catalog cat6 = {true, 3, ambc};
+	cr_assert(strstr(plan_err(o2, 3, amb, 2, &cat6, false),
+					 "cannot tell a rename from a drop and an add"));
+}
+
+Test(plan, type_changes)
+{
+	sy_evolve_old o[] = {oldc("s", PGT_OID_INT2, -1, 1, false),
+						 oldc("i", PGT_OID_INT4, -1, 2, false),
+						 oldc("f", PGT_OID_FLOAT4, -1, 3, false),
+						 oldc("n", PGT_OID_NUMERIC, nummod(10, 2), 4, false),
+						 oldc("v", PGT_OID_VARCHAR, 10 + 4, 5, false),
+						 oldc("t", PGT_OID_TIMESTAMPTZ, 3, 6, false)};
+	sy_evolve_new n[] = {newc("s", PGT_OID_INT4, -1, false),
+						 newc("i", PGT_OID_INT8, -1, false),
+						 newc("f", PGT_OID_FLOAT8, -1, false),
+						 newc("n", PGT_OID_NUMERIC, nummod(12, 2), false),
+						 newc("v", PGT_OID_VARCHAR, 50 + 4, false),
+						 newc("t", PGT_OID_TIMESTAMPTZ, 6, false)};
+	sy_evolve_plan p;
+	plan_ok(o, 6, n, 6, NULL, false, &p);
+	cr_assert(p.changed);
+	bool widened[] = {true, true, true, true, false, false};
+	for (int j = 0; j < 6; j++) {
+		cr_assert(p.cols[j].retyped, "column %d", j);
+		cr_assert_eq(p.cols[j].widened, widened[j], "column %d", j);
+	}
+	/* more widenings that are fine */
+	struct {
+		sy_evolve_old o;
+		sy_evolve_new n;
+		bool widen;
+	} ok[] = {
+		{oldc("x", PGT_OID_INT2, -1, 1, false), newc("x", PGT_OID_INT8, -1, false), true},
+		{oldc("x", PGT_OID_NUMERIC, nummod(10, 2), 1, false),
+		 newc("x", PGT_OID_NUMERIC, nummod(11, 3), false), true},
+		{oldc("x", PGT_OID_NUMERIC, nummod(30, 2), 1, false),
+		 newc("x", PGT_OID_NUMERIC, nummod(38, 2), false), true},
+		{oldc("x", PGT_OID_VARCHAR, 14, 1, false), newc("x", PGT_OID_TEXT, -1, false), false},
+		{oldc("x", PGT_OID_VARCHAR, 14, 1, false), newc("x", PGT_OID_VARCHAR, -1, false), false},
+		{oldc("x", PGT_OID_TEXT, -1, 1, false), newc("x", PGT_OID_VARCHAR, 104, false), false},
+		{oldc("x", PGT_OID_TIMESTAMP, 2, 1, false), newc("x", PGT_OID_TIMESTAMP, -1, false), false},
+		/* numeric beyond 38 digits maps to string: the scale must stay */
+		{oldc("x", PGT_OID_NUMERIC, nummod(40, 2), 1, false),
+		 newc("x", PGT_OID_NUMERIC, nummod(45, 2), false), false},
+		{oldc("x", PGT_OID_NUMERIC, -1, 1, false), newc("x", PGT_OID_NUMERIC, -1, false), false},
+	};
+	for (size_t k = 0; k < sizeof(ok) / sizeof(ok[0]); k++) {
+		plan_ok(&ok[k].o, 1, &ok[k].n, 1, NULL, false, &p);
+		cr_assert_eq(p.cols[0].widened, ok[k].widen, "case %zu", k);
+	}
+	struct {
+		sy_evolve_old o;
+		sy_evolve_new n;
+		const char *msg;
+	} bad[] = {
+		{oldc("x", PGT_OID_INT4, -1, 1, false), newc("x", PGT_OID_TEXT, -1, false),
+		 "the type of column \"x\" changed from integer to text, which is not a compatible "
+		 "widening"},
+		{oldc("x", PGT_OID_INT8, -1, 1, false), newc("x", PGT_OID_INT4, -1, false),
+		 "from bigint to integer, which is not a compatible widening"},
+		{oldc("x", PGT_OID_NUMERIC, nummod(10, 2), 1, false), newc("x", PGT_OID_INT4, -1, false),
+		 "from numeric(10,2) to integer"},
+		{oldc("x", PGT_OID_NUMERIC, nummod(10, 2), 1, false),
+		 newc("x", PGT_OID_NUMERIC, nummod(10, 3), false), "numeric(10,2) to numeric(10,3)"},
+		{oldc("x", PGT_OID_NUMERIC, nummod(10, 2), 1, false), newc("x", PGT_OID_NUMERIC, -1, false),
+		 "from numeric(10,2) to numeric,"},
+		{oldc("x", PGT_OID_FLOAT8, -1, 1, false), newc("x", PGT_OID_FLOAT4, -1, false),
+		 "from double precision to real"},
+		{oldc("x", PGT_OID_BPCHAR, 9, 1, false), newc("x", PGT_OID_BPCHAR, 14, false),
+		 "from char(5) to char(10), which may change the values"},
+		{oldc("x", PGT_OID_INT4, -1, 1, false), newc("x", PGT_OID_FLOAT8, -1, false),
+		 "from integer to double precision"},
+		{oldc("x", PGT_OID_TIMESTAMP, 6, 1, false), newc("x", PGT_OID_TIMESTAMP, 3, false),
+		 "from timestamp(6) to timestamp(3), which may change"},
+	};
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		const char *m = plan_err(&bad[k].o, 1, &bad[k].n, 1, NULL, false);
+		cr_assert(strstr(m, bad[k].msg), "case %zu: %s", k, m);
+		cr_assert(strstr(m, "the table is stopped"), "case %zu: %s", k, m);
+		cr_assert(strstr(m, "column \"x\""), "case %zu: %s", k, m);
+	}
+	/* an enum (user type) changed to another type */
+	sy_evolve_old e = oldc("x", 70000, -1, 1, false);
+	sy_evolve_new en = newc("x", 70001, -1, false);
+	en.plain_type = false;
+	cr_assert(strstr(plan_err(&e, 1, &en, 1, NULL, false),
+					 "changed from type 70000 to type 70001: a type change of an enum, domain"));
+	/* an array column's element type */
+	sy_evolve_old ar = oldc("x", PGT_OID_INT4_ARRAY, -1, 1, false);
+	sy_evolve_new arn = newc("x", PGT_OID_INT8_ARRAY, -1, false);
+	arn.plain_type = false;
+	cr_assert(strstr(plan_err(&ar, 1, &arn, 1, NULL, false), "enum, domain, array"));
+}
+
+Test(plan, mirror_keys_and_defaults)
+{
+	sy_evolve_old o[] = {oldc("id", PGT_OID_INT4, -1, 1, true),
+						 oldc("a", PGT_OID_TEXT, -1, 2, false)};
+	sy_evolve_plan p;
+	/* the key widened: allowed, the index must be rebuilt */
+	sy_evolve_new w[] = {newc("id", PGT_OID_INT8, -1, true), newc("a", PGT_OID_TEXT, -1, false)};
+	plan_ok(o, 2, w, 2, NULL, true, &p);
+	cr_assert(p.key_retyped);
+	plan_ok(o, 2, w, 2, NULL, false, &p);
+	cr_assert_not(p.key_retyped);
+	/* the key moved to another column */
+	sy_evolve_new k[] = {newc("id", PGT_OID_INT4, -1, false), newc("a", PGT_OID_TEXT, -1, true)};
+	cr_assert(strstr(plan_err(o, 2, k, 2, NULL, true), "column \"id\" left the key"));
+	plan_ok(o, 2, k, 2, NULL, false, &p);   /* history does not care */
+	/* a key column dropped */
+	sy_evolve_new d[] = {newc("a", PGT_OID_TEXT, -1, true)};
+	sy_evolve_attr dc[] = {att(1, "........pg.dropped.1........", true), att(2, "a", false)};
+	sy_evolve_catalog dcat = {true, 2, dc};
+	cr_assert(strstr(plan_err(o, 2, d, 1, &dcat, true), "joined the key"));
+	/* defaults of added columns, from the catalog */
+	sy_evolve_new n[] = {newc("id", PGT_OID_INT4, -1, true), newc("a", PGT_OID_TEXT, -1, false),
+						 newc("b", PGT_OID_NUMERIC, nummod(10, 2), false),
+						 newc("c", PGT_OID_TIMESTAMPTZ, -1, false),
+						 newc("e", PGT_OID_INT4, -1, false),
+						 newc("g", PGT_OID_TEXT, -1, false)};
+	sy_evolve_attr ac[] = {att(1, "id", false), att(2, "a", false), att(3, "b", false),
+						   att(4, "c", false), att(5, "e", false), att(6, "g", false)};
+	ac[2].has_default = ac[2].has_missing = true;
+	ac[2].missing = "3.50";
+	ac[3].has_default = true;            /* volatile (or rewritten since) */
+	ac[5].has_default = ac[5].has_missing = true;
+	ac[5].missing = NULL;                /* DEFAULT NULL::text */
+	sy_evolve_catalog cat = {true, 6, ac};
+	plan_ok(o, 2, n, 6, &cat, true, &p);
+	cr_assert_eq(p.cols[2].fill, SY_FILL_VALUE);
+	cr_assert_str_eq(p.cols[2].fill_text, "3.50");
+	cr_assert_eq(p.cols[2].attnum, 3);
+	cr_assert_eq(p.cols[3].fill, SY_FILL_UNKNOWN);
+	cr_assert_eq(p.cols[4].fill, SY_FILL_NULL);
+	cr_assert_eq(p.cols[5].fill, SY_FILL_NULL);
+	/* history mode: rows before the column keep null */
+	plan_ok(o, 2, n, 6, &cat, false, &p);
+	cr_assert_eq(p.cols[2].fill, SY_FILL_NULL);
+	cr_assert_eq(p.cols[3].fill, SY_FILL_NULL);
+	/* a new key column */
+	sy_evolve_new nk[] = {newc("id", PGT_OID_INT4, -1, true), newc("a", PGT_OID_TEXT, -1, false),
+						  newc("z", PGT_OID_INT4, -1, true)};
+	cr_assert(strstr(plan_err(o, 2, nk, 3, NULL, true),
+					 "new column \"z\" is part of the key of the mirror table"));
+}
+
+Test(plan, missing_value_literals)
+{
+	lk_error err;
+	const char *v;
+	cr_assert(sy_evolve_missing_value("{3.50}", &ta, &v, &err));
+	cr_assert_str_eq(v, "3.50");
+	cr_assert(sy_evolve_missing_value("{\"x,y\\\"z\"}", &ta, &v, &err));
+	cr_assert_str_eq(v, "x,y\"z");
+	cr_assert(sy_evolve_missing_value("{\"{1,2}\"}", &ta, &v, &err));
+	cr_assert_str_eq(v, "{1,2}");
+	cr_assert(sy_evolve_missing_value("{\"\"}", &ta, &v, &err));
+	cr_assert_str_eq(v, "");
+	cr_assert(sy_evolve_missing_value("{NULL}", &ta, &v, &err));
+	cr_assert_null(v);
+	cr_assert(sy_evolve_missing_value("{\"NULL\"}", &ta, &v, &err));
+	cr_assert_str_eq(v, "NULL");
+	cr_assert(sy_evolve_missing_value("{2024-01-02 03:04:05+00}", &ta, &v, &err));
+	cr_assert_str_eq(v, "2024-01-02 03:04:05+00");
+	const char *bad[] = {"", "3", "{}", "{1,2}", "{\"a\"b}", "{\"a\",\"b\"}", "{a\"b}"};
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		cr_assert_not(sy_evolve_missing_value(bad[k], &ta, &v, &err), "%s", bad[k]);
+		cr_assert_eq(err.code, LK_ERR_CORRUPT);
+	}
+}
