@@ -50,7 +50,7 @@ sy_maint_options_init(sy_maint_options *o)
 	o->small_file_size = 32LL << 20;
 	o->max_deleted_ratio = 0.25;
 	o->min_files = 8;
-	o->max_rows_per_run = 250000;
+	o->max_rows_per_run = 100000;
 	o->max_bytes_per_run = 1LL << 30;
 	o->compact_interval_ms = 60000;
 	o->compact_commits = 100;
@@ -332,8 +332,10 @@ sy_maint_plan_make(const dl_snapshot *s, const sy_maint_options *opt, bool index
 		}
 		if (j - i >= 2 || heavy) {
 			if (p->nbins > 0 && (tot_bytes + lb > o.max_bytes_per_run ||
-								 (lr >= 0 && tot_rows + lr > max_rows)))
+								 (lr >= 0 && tot_rows + lr > max_rows))) {
+				p->more = true;
 				break;
+			}
 			sy_maint_bin *b = &p->bins[p->nbins++];
 			b->nsrc = (int) (j - i);
 			b->src = lk_arena_zalloc(&p->arena, sizeof(sy_maint_source) * (size_t) b->nsrc);
@@ -1187,6 +1189,7 @@ typedef struct mtable {
 	int64_t cp_version;         /* last checkpoint known, -1 */
 	int64_t cp_interval;
 	bool busy;                  /* a result is outstanding */
+	bool more;                  /* its plan was cut: look again when done */
 	sy_maint_result *ready;     /* published, not polled */
 	sy_maint_table_stats stats;
 } mtable;
@@ -1266,6 +1269,7 @@ table_compact(sy_maint *m, mtable *t, lk_error *err)
 		dl_snapshot_free(s);
 		return true;
 	}
+	bool more = p->more;
 	lk_debug("%s: compacting %" PRId64 " files (%" PRId64 " bytes) in %d bins", t->name,
 			 p->files, p->bytes, p->nbins);
 	sy_maint_result *r;
@@ -1298,6 +1302,9 @@ table_compact(sy_maint *m, mtable *t, lk_error *err)
 	if (ok) {
 		t->stats.compactions++;
 		t->stats.files_compacted += sum.sources;
+		t->more = more;
+		if (more && !t->mirror)
+			t->next_check_ms = 0;
 	}
 	if (ok && t->mirror && sum.nlive_bins > 0 && !t->disabled && !atomic_load(&m->stop)) {
 		t->ready = r;
@@ -1552,6 +1559,12 @@ sy_maint_done(sy_maint *m, sy_maint_result *r)
 	if (r->table_id >= 0 && r->table_id < m->n) {
 		t = m->t[r->table_id];
 		t->busy = false;
+		if (t->more) {     /* the last plan was cut: go on at once */
+			t->more = false;
+			t->next_check_ms = 0;
+			m->wake = true;
+			pthread_cond_signal(&m->cv);
+		}
 	}
 	pthread_mutex_unlock(&m->mu);
 	if (t)

@@ -60,9 +60,15 @@ setup(void)
 	cr_assert_not_null(mkdtemp(tmpdir));
 }
 
+/* LAKESYNC_MAINT_KEEP=1 keeps the tables (for tests/oracle/mirror_check.mjs
+ * replay-vs-scan) and prints where. */
 static void
 teardown(void)
 {
+	if (tmpdir[0] && getenv("LAKESYNC_MAINT_KEEP")) {
+		fprintf(stderr, "kept %s\n", tmpdir);
+		return;
+	}
 	if (tmpdir[0])
 		nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	tmpdir[0] = '\0';
@@ -737,6 +743,7 @@ Test(sync_maint, plan_picks_small_and_dv_heavy_files)
 	cr_assert_eq(p->nbins, 1);
 	cr_assert_eq(p->bins[0].nsrc, 6);
 	cr_assert_eq(p->bins[0].live_rows, 120);
+	cr_assert_not(p->more);
 	for (int i = 1; i < 6; i++)
 		cr_assert_leq(p->bins[0].src[i - 1].add.modification_time,
 					  p->bins[0].src[i].add.modification_time);
@@ -748,6 +755,7 @@ Test(sync_maint, plan_picks_small_and_dv_heavy_files)
 	cr_assert_eq(p->nbins, 1);
 	cr_assert_eq(p->bins[0].nsrc, 2);
 	cr_assert_eq(p->bins[0].live_rows, 40);
+	cr_assert(p->more);
 	sy_maint_plan_free(p);
 	/* not indexed: the rows cap does not apply */
 	cr_assert(sy_maint_plan_make(sn, &o, false, &p, &err), "%s", errs(&err));
