@@ -34,6 +34,11 @@
  * primary key; with REPLICA IDENTITY FULL duplicates, the index holds one
  * of the equal rows, which one may differ from a rebuild).
  *
+ * An add without a remove of a path live at s (a re-add with the same DV,
+ * e.g. new stats) reads the file again: same keys, same rows.  The same
+ * replay serves sy_mindex_catch_up, from the version the live index
+ * reflects.
+ *
  * Row positions: data files are read without a deletion filter so batches
  * (one per row group) arrive with every row in file order; the position of
  * a row is the running count, and deleted rows are skipped here.
