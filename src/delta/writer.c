@@ -745,6 +745,9 @@ typedef struct pend {
 	dl_bitmap rows;             /* rows to delete */
 	bool whole;                 /* remove the whole file */
 	bool data_change;
+	bool covered;               /* CDF: the caller writes the change rows of
+								 * these deletes (dl_delete_rows_covered) */
+	bool removed;               /* dl_remove_file */
 } pend;
 
 typedef struct wstate {
@@ -1625,6 +1628,23 @@ open_reader(st_store *st, const char *path, pq_reader **out, lk_error *err)
 	return *out != NULL;
 }
 
+/* Some row of [from, to) is in b. */
+static bool
+bitmap_any_in(const dl_bitmap *b, uint64_t from, uint64_t to)
+{
+	for (int i = 0; i < b->nbuckets && from < to; i++) {
+		uint64_t lo = (uint64_t) b->keys[i] << 32, hi = lo + (UINT64_C(1) << 32);
+		if (hi <= from)
+			continue;
+		if (lo >= to)
+			break;
+		uint64_t a = from > lo ? from - lo : 0, z = (to < hi ? to : hi) - lo;
+		if (roaring_bitmap_range_cardinality(b->maps[i], a, z) > 0)
+			return true;
+	}
+	return false;
+}
+
 bool
 dl_data_file_read(st_store *st, const dl_layout *l, const char *path,
 				  const dl_bitmap *deleted, const dl_bitmap *only,
@@ -1678,6 +1698,14 @@ dl_data_file_read(st_store *st, const dl_layout *l, const char *path,
 			all_same = false;
 	int64_t row0 = 0;
 	for (int rg = 0; ok && rg < pq_reader_num_row_groups(r); rg++) {
+		if (only) {
+			/* a row group without a wanted row is not decoded */
+			int64_t rgn = pq_reader_row_group_rows(r, rg);
+			if (rgn >= 0 && !bitmap_any_in(only, (uint64_t) row0, (uint64_t) (row0 + rgn))) {
+				row0 += rgn;
+				continue;
+			}
+		}
 		if (!pq_reader_read_row_group(r, rg, in, err)) {
 			ok = false;
 			break;
@@ -1815,6 +1843,7 @@ dl_remove_file(dl_commit *c, const dl_add *file, bool data_change, lk_error *err
 	if (!p)
 		return false;
 	p->whole = true;
+	p->removed = true;
 	return true;
 }
 
@@ -1835,6 +1864,18 @@ dl_delete_rows(dl_commit *c, const dl_add *file, const uint64_t *rows, size_t n,
 		dl_bitmap_add(&p->rows, rows[i]);
 	}
 	dl_commit_set_reads_data(c, true);
+	return true;
+}
+
+bool
+dl_delete_rows_covered(dl_commit *c, const dl_add *file, const uint64_t *rows,
+					   size_t n, lk_error *err)
+{
+	LK_FORWARD(dl_delete_rows(c, file, rows, n, err));
+	pend *p = pend_get(c, file, err);
+	if (!p)
+		return false;
+	p->covered = true;
 	return true;
 }
 
@@ -2012,7 +2053,7 @@ ws_prepare(dl_commit *c, void *ctx, lk_error *err)
 	/* 2. change rows of the deletes, read before anything changes */
 	for (size_t i = 0; ok && cdf && i < w->n; i++) {
 		pend *p = &w->p[i];
-		if (skip[i] || !p->data_change)
+		if (skip[i] || !p->data_change || (p->covered && !p->removed))
 			continue;
 		if (p->whole)
 			ok = write_change_rows(c, l, p->path, &p->add.partition_values,

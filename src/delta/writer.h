@@ -172,6 +172,12 @@ bool dl_remove_file(dl_commit *c, const dl_add *file, bool data_change,
  * Marks the commit as reading data. Rows beyond numRecords are refused. */
 bool dl_delete_rows(dl_commit *c, const dl_add *file, const uint64_t *rows,
 					size_t n, lk_error *err);
+/* The same, for a caller that writes these rows' change data itself
+ * (dl_cdc_write: e.g. update pre-images): no "delete" change rows are
+ * written for the file (also when all its rows end up deleted and it is
+ * removed).  Not to be combined with dl_remove_file on the same file. */
+bool dl_delete_rows_covered(dl_commit *c, const dl_add *file,
+							const uint64_t *rows, size_t n, lk_error *err);
 
 /* ---- reading data files back ---------------------------------------------------- */
 

@@ -30,6 +30,7 @@
 
 #include "common/log.h"
 #include "delta/schema.h"
+#include "sync/mirror.h"
 
 const char *const sy_history_columns[SY_H_COUNT] = {
 	"_change_type", "_commit_lsn", "_change_seq", "_commit_timestamp", "_xid",
@@ -43,6 +44,24 @@ static const lk_type_id history_types[SY_H_COUNT] = {
  * history column -2 - k */
 #define SRC_NONE (-1)
 #define SRC_HIST(k) (-2 - (k))
+
+const char *
+sy_table_mode_name(sy_table_mode m)
+{
+	return m == SY_TABLE_MIRROR ? "mirror" : "history";
+}
+
+bool
+sy_table_mode_parse(const char *s, sy_table_mode *out)
+{
+	if (s && strcmp(s, "history") == 0)
+		*out = SY_TABLE_HISTORY;
+	else if (s && strcmp(s, "mirror") == 0)
+		*out = SY_TABLE_MIRROR;
+	else
+		return false;
+	return true;
+}
 
 const char *
 sy_state_name(sy_state s)
@@ -68,6 +87,9 @@ sy_table_config_init(sy_table_config *c)
 	c->batch_bytes = INT64_C(16) << 20;
 	c->row_group_rows = 0;
 	c->toast_cache_bytes = (size_t) 64 << 20;
+	c->mode = SY_TABLE_HISTORY;
+	c->index_bytes = 0;
+	c->index_save_ms = 60000;
 }
 
 static int64_t
@@ -314,14 +336,39 @@ usable_dir_name(const char *s)
 }
 
 char *
-sy_table_location(const char *target, const char *schema, const char *table)
+sy_table_location_mode(const char *target, const char *schema, const char *table,
+					   sy_table_mode mode)
 {
 	size_t n = strlen(target);
 	while (n > 1 && target[n - 1] == '/')
 		n--;
 	size_t len = n + strlen(schema) + strlen(table) + 16;
 	char *r = lk_xmalloc(len);
-	snprintf(r, len, "%.*s/%s/%s_history", (int) n, target, schema, table);
+	snprintf(r, len, "%.*s/%s/%s%s", (int) n, target, schema, table,
+			 mode == SY_TABLE_MIRROR ? "" : "_history");
+	return r;
+}
+
+char *
+sy_table_location(const char *target, const char *schema, const char *table)
+{
+	return sy_table_location_mode(target, schema, table, SY_TABLE_HISTORY);
+}
+
+/* <target root>/_lakesync/<pipeline>/index/<schema>.<table>[.history]: a
+ * local directory (NULL when the target is not a local path). */
+static char *
+index_dir(lk_arena *a, const char *target, const char *pipeline,
+		  const pgc_table_name *name, sy_table_mode mode)
+{
+	st_store st;
+	lk_error e;
+	if (!st_store_open(&st, target, 0, &e))
+		return NULL;
+	char *r = lk_arena_sprintf(a, "%s/_lakesync/%s/index/%s.%s%s", st.root, pipeline,
+							   name->schema, name->name,
+							   mode == SY_TABLE_MIRROR ? "" : ".history");
+	st_store_close(&st);
 	return r;
 }
 
@@ -340,7 +387,9 @@ sy_table_init(sy_table *t, const sy_table_config *cfg, const char *pipeline,
 	t->qualname = lk_arena_sprintf(&t->arena, "%s.%s", name->schema, name->name);
 	t->app_id = lk_arena_sprintf(&t->arena, "lakesync/%s/%s.%s", pipeline,
 								 name->schema, name->name);
-	char *loc = sy_table_location(target, name->schema, name->name);
+	t->mode = cfg->mode;
+	t->index_dir = index_dir(&t->arena, target, pipeline, name, t->mode);
+	char *loc = sy_table_location_mode(target, name->schema, name->name, t->mode);
 	t->uri = lk_arena_strdup(&t->arena, loc);
 	free(loc);
 	t->relid = info ? info->relid : def->relid;
@@ -363,10 +412,20 @@ sy_table_init(sy_table *t, const sy_table_config *cfg, const char *pipeline,
 		const pgc_column *pc = &def->cols[i];
 		if (pc->generated)
 			continue;
-		for (int k = 0; k < SY_H_COUNT; k++)
+		for (int k = 0; t->mode == SY_TABLE_HISTORY && k < SY_H_COUNT; k++)
 			if (strcasecmp(pc->name, sy_history_columns[k]) == 0) {
 				lk_error_set(err, LK_ERR_UNSUPPORTED,
 							 "source column \"%s\" has the name of a history column",
+							 pc->name);
+				return lk_error_where(err, "table \"%s\"", t->qualname);
+			}
+		static const char *const cdf_columns[] = {"_change_type", "_commit_version",
+												  "_commit_timestamp"};
+		for (int k = 0; t->mode == SY_TABLE_MIRROR && k < 3; k++)
+			if (strcasecmp(pc->name, cdf_columns[k]) == 0) {
+				lk_error_set(err, LK_ERR_UNSUPPORTED,
+							 "source column \"%s\" has the name of a Change Data Feed "
+							 "column, which a mirror table cannot have (use history mode)",
 							 pc->name);
 				return lk_error_where(err, "table \"%s\"", t->qualname);
 			}
@@ -389,13 +448,14 @@ sy_table_init(sy_table *t, const sy_table_config *cfg, const char *pipeline,
 		lk_error_set(err, LK_ERR_UNSUPPORTED, "table has no columns to sync");
 		return lk_error_where(err, "table \"%s\"", t->qualname);
 	}
-	return true;
+	return sy_mirror_init(t, info, def, err);
 }
 
 void
 sy_table_free(sy_table *t)
 {
 	sy_table_discard(t);
+	sy_mirror_free(t, t->state != SY_ERROR);
 	if (t->batch)
 		lk_batch_free(t->batch);
 	t->batch = NULL;
@@ -415,10 +475,21 @@ sy_table_free(sy_table *t)
 	lk_arena_free(&t->arena);
 }
 
-/* The schema of a new history table. */
+/* The schema of a new history table (a mirror table: the source columns
+ * only). */
 static lk_type *
 history_schema(sy_table *t)
 {
+	if (t->mode == SY_TABLE_MIRROR) {
+		lk_type *st = lk_type_struct(&t->arena, t->ncols);
+		for (int i = 0; i < t->ncols; i++) {
+			st->children[i].name = t->cols[i].name;
+			st->children[i].type = t->cols[i].conv->type;
+			st->children[i].nullable = true;
+			st->children[i].field_id = -1;
+		}
+		return st;
+	}
 	lk_type *st = lk_type_struct(&t->arena, t->ncols + SY_H_COUNT);
 	for (int i = 0; i < t->ncols; i++) {
 		st->children[i].name = t->cols[i].name;
@@ -445,7 +516,7 @@ bind_schema(sy_table *t, const lk_type *ds, lk_error *err)
 	t->delta_src = lk_arena_alloc(&t->arena, sizeof(int) * (size_t) (ds->nchildren + 1));
 	for (int i = 0; i < ds->nchildren; i++)
 		t->delta_src[i] = SRC_NONE;
-	for (int k = 0; k < SY_H_COUNT; k++) {
+	for (int k = 0; t->mode == SY_TABLE_HISTORY && k < SY_H_COUNT; k++) {
 		int i = lk_type_field_index(ds, sy_history_columns[k]);
 		if (i < 0 || ds->children[i].type->id != history_types[k]) {
 			lk_error_set(err, LK_ERR_UNSUPPORTED,
@@ -498,10 +569,18 @@ sy_table_open(sy_table *t, lk_error *err)
 		}
 		dl_table_options o;
 		dl_table_options_init(&o);
-		o.name = lk_arena_sprintf(&t->arena, "%s_history", t->name.name);
-		o.description = lk_arena_sprintf(&t->arena, "lakesync history of %s",
-										 t->qualname);
-		o.append_only = true;
+		if (t->mode == SY_TABLE_MIRROR) {
+			o.name = t->name.name;
+			o.description = lk_arena_sprintf(&t->arena, "lakesync mirror of %s",
+											 t->qualname);
+			o.deletion_vectors = true;
+			o.change_data_feed = true;
+		} else {
+			o.name = lk_arena_sprintf(&t->arena, "%s_history", t->name.name);
+			o.description = lk_arena_sprintf(&t->arena, "lakesync history of %s",
+											 t->qualname);
+			o.append_only = true;
+		}
 		lk_error_clear(&e2);
 		if (!dl_table_create(&t->store, history_schema(t), &o, &e2) &&
 			e2.code != LK_ERR_CONFLICT) {
@@ -522,13 +601,28 @@ sy_table_open(sy_table *t, lk_error *err)
 		dl_snapshot_free(snap);
 		return lk_error_add_where(err, "Delta table \"%s\"", t->uri);
 	}
+	if (t->mode == SY_TABLE_MIRROR &&
+		(!dl_snapshot_config(snap, "delta.enableDeletionVectors") ||
+		 strcmp(dl_snapshot_config(snap, "delta.enableDeletionVectors"), "true") != 0)) {
+		dl_snapshot_free(snap);
+		lk_error_set(err, LK_ERR_UNSUPPORTED, "not a lakesync mirror table: deletion "
+					 "vectors are not enabled (delta.enableDeletionVectors)");
+		return lk_error_where(err, "Delta table \"%s\"", t->uri);
+	}
+	if (t->mode == SY_TABLE_MIRROR && lk_type_field_index(snap->schema.type,
+														  "_change_type") >= 0) {
+		dl_snapshot_free(snap);
+		lk_error_set(err, LK_ERR_UNSUPPORTED, "the Delta table at the mirror location has "
+					 "history columns: it is a history table, not a mirror");
+		return lk_error_where(err, "Delta table \"%s\"", t->uri);
+	}
 	dl_snapshot_free(t->snap);
 	t->snap = snap;
 	t->version = dl_snapshot_txn_version(snap, t->app_id);
 	t->state = t->version < 0 ? SY_SNAPSHOT : SY_CATCHUP;
 	if (!t->batch)
 		t->batch = lk_batch_new(t->schema);
-	return true;
+	return sy_mirror_check(t, err);
 }
 
 /* ---- rows ------------------------------------------------------------------ */
@@ -539,10 +633,33 @@ sy_table_new_batch(const sy_table *t)
 	return lk_batch_new(t->schema);
 }
 
-bool
-sy_table_append_values(const sy_table *t, lk_batch *b, const char *change_type,
-					   const sy_txn *tx, int64_t seq, const sy_value *vals,
-					   int64_t *bytes, lk_error *err)
+/* Value of source column s (Delta column i) taken from row `row` of t->batch
+ * (b is t->batch): a copy of the typed value, or the same pending fixup
+ * when that value is still to be read from a file. */
+static void
+append_from_batch(const sy_table *t, lk_column *col, int i, int64_t row, int64_t *sz)
+{
+	const char *path;
+	uint64_t srow;
+	if (sy_mirror_find_fixup(t, row, i, &path, &srow)) {
+		sy_mirror_add_fixup(t, col->length, i, path, srow);
+		lk_column_append_null(col);
+		return;
+	}
+	/* through a scratch column: appending may move col's buffers */
+	lk_column tmp;
+	lk_column_init(&tmp, col->type);
+	lk_column_append_range(&tmp, col, row, 1);
+	lk_column_append_range(col, &tmp, 0, 1);
+	if (tmp.offsets)
+		*sz += tmp.offsets[1] - tmp.offsets[0];
+	lk_column_destroy(&tmp);
+}
+
+static bool
+append_row(const sy_table *t, lk_batch *b, const char *change_type, const sy_txn *tx,
+		   int64_t seq, const sy_value *vals, const sy_src *srcs, int64_t *bytes,
+		   lk_error *err)
 {
 	int64_t sz = 48;
 	for (int i = 0; i < b->ncols; i++) {
@@ -550,7 +667,12 @@ sy_table_append_values(const sy_table *t, lk_batch *b, const char *change_type,
 		int s = t->delta_src[i];
 		if (s >= 0) {
 			const sy_value *v = vals ? &vals[s] : NULL;
-			if (!v || v->null) {
+			if (srcs && srcs[s].kind == SY_SRC_BATCH) {
+				append_from_batch(t, col, i, srcs[s].row, &sz);
+			} else if (srcs && srcs[s].kind == SY_SRC_FILE) {
+				sy_mirror_add_fixup(t, b->nrows, i, srcs[s].path, (uint64_t) srcs[s].row);
+				lk_column_append_null(col);
+			} else if (!v || v->null) {
 				lk_column_append_null(col);
 			} else {
 				if (!pgt_append_text(t->cols[s].conv, col, t->cols[s].name, v->p, v->n,
@@ -590,6 +712,14 @@ sy_table_append_values(const sy_table *t, lk_batch *b, const char *change_type,
 	if (bytes)
 		*bytes = sz;
 	return true;
+}
+
+bool
+sy_table_append_values(const sy_table *t, lk_batch *b, const char *change_type,
+					   const sy_txn *tx, int64_t seq, const sy_value *vals,
+					   int64_t *bytes, lk_error *err)
+{
+	return append_row(t, b, change_type, tx, seq, vals, NULL, bytes, err);
 }
 
 /* ---- streaming -------------------------------------------------------------- */
@@ -681,12 +811,8 @@ where_lsn(const sy_table *t, const sy_txn *tx, lk_error *err)
 							  pgo_lsn_format(tx->commit_lsn, lsn));
 }
 
-/* Per-row scratch: decoded values of a tuple. */
-typedef struct rowvals {
-	sy_value *v;
-	bool *unchanged;            /* 'u' */
-	bool *present;              /* sent in the tuple */
-} rowvals;
+/* Per-row scratch: decoded values of a tuple (sy_rowvals, mirror.h). */
+typedef sy_rowvals rowvals;
 
 static void
 rowvals_init(rowvals *r, int n)
@@ -764,11 +890,12 @@ make_key(const sy_table *t, const rowvals *r, lk_buf *key)
 	return true;
 }
 
-/* Fill the 'u' values of r: from `old` (an old tuple with values, FULL)
- * or from the cached last image of `key`.  Errors name the column. */
-static bool
+/* Fill the 'u' values of r that can be filled from text: from `old` (an
+ * old tuple with values, FULL) or from the cached last image of `key`.
+ * The others stay marked unchanged (the current row has them). */
+static void
 fill_unchanged(sy_table *t, rowvals *r, const rowvals *old, const lk_buf *key,
-			   bool key_ok, lk_error *err)
+			   bool key_ok)
 {
 	tentry *e = NULL;
 	bool looked = false;
@@ -793,13 +920,16 @@ fill_unchanged(sy_table *t, rowvals *r, const rowvals *old, const lk_buf *key,
 			t->toast_filled++;
 			continue;
 		}
-		lk_error_set(err, LK_ERR_UNSUPPORTED,
-					 "unchanged TOAST value cannot be filled: the row's last image is "
-					 "not known to this run (set REPLICA IDENTITY FULL on the table, "
-					 "or resync it)");
-		return lk_error_where(err, "column \"%s\"", t->cols[c].name);
 	}
-	return true;
+}
+
+static bool
+any_unchanged(const sy_table *t, const rowvals *r)
+{
+	for (int c = 0; c < t->ncols; c++)
+		if (r->unchanged[c])
+			return true;
+	return false;
 }
 
 static bool
@@ -823,9 +953,25 @@ sy_table_begin_txn(sy_table *t)
 	t->txn_prev_lsn = t->last_pending_lsn;
 }
 
+/* The add action a writer closed on t->commit since it had n actions
+ * (unpartitioned tables: at most one file per writer). */
+static const char *
+new_add_path(sy_table *t, size_t n)
+{
+	const char *path = NULL;
+	for (size_t i = n; i < dl_commit_nactions(t->commit); i++) {
+		const dl_action *a = dl_commit_action(t->commit, i, NULL);
+		if (a->type == DL_ACT_ADD)
+			path = a->u.add.path;
+	}
+	return path;
+}
+
 static bool
 write_batch(sy_table *t, lk_error *err)
 {
+	if (t->mode == SY_TABLE_MIRROR)
+		return sy_mirror_flush(t, err);
 	if (t->batch->nrows == 0)
 		return true;
 	/* rows of the current transaction leave the batch: it can no longer
@@ -833,6 +979,10 @@ write_batch(sy_table *t, lk_error *err)
 	t->txn_batch_row = t->pending_rows > t->txn_pending_rows ? -1 : 0;
 	if (!t->commit)
 		t->commit = sy_table_begin_commit(t);
+	if (!sy_mirror_history_before_write(t, err))
+		return false;
+	bool own_file = sy_mirror_history_indexed(t);
+	size_t nact = dl_commit_nactions(t->commit);
 	if (!t->writer) {
 		dl_write_options wo;
 		sy_table_write_options(t, &wo);
@@ -842,22 +992,24 @@ write_batch(sy_table *t, lk_error *err)
 	}
 	if (!dl_data_writer_write(t->writer, t->batch, err))
 		return false;
+	if (own_file) {
+		/* the key index points into this batch's rows: a file of its own,
+		 * closed now so that it can be read back */
+		dl_data_writer *w = t->writer;
+		t->writer = NULL;
+		if (!dl_data_writer_close(w, err) ||
+			!sy_mirror_history_after_write(t, new_add_path(t, nact), err))
+			return false;
+	}
 	lk_batch_reset(t->batch);
 	t->batch->nrows = 0;
 	t->batch_bytes = 0;
 	return true;
 }
 
-/* Append one history row of the current transaction to the table. */
-static bool
-emit(sy_table *t, sy_txn *tx, const char *change_type, const sy_value *vals,
-	 lk_error *err)
+static void
+note_pending(sy_table *t, const sy_txn *tx, int64_t bytes)
 {
-	int64_t bytes = 0;
-	if (!sy_table_append_values(t, t->batch, change_type, tx, tx->seq, vals, &bytes,
-								err))
-		return false;
-	tx->seq++;
 	if (t->pending_rows == 0) {
 		t->first_pending_lsn = tx->commit_lsn;
 		t->pending_since_ms = mono_ms();
@@ -865,7 +1017,40 @@ emit(sy_table *t, sy_txn *tx, const char *change_type, const sy_value *vals,
 	t->last_pending_lsn = tx->commit_lsn;
 	t->pending_rows++;
 	t->pending_bytes += bytes;
+}
+
+void
+sy_table_note_change(sy_table *t, const sy_txn *tx, int64_t bytes)
+{
+	note_pending(t, tx, bytes);
+}
+
+bool
+sy_table_emit(sy_table *t, sy_txn *tx, const char *change_type, const sy_value *vals,
+			  const sy_src *srcs, lk_error *err)
+{
+	int64_t bytes = 0;
+	if (!append_row(t, t->batch, change_type, tx, tx->seq, vals, srcs, &bytes, err))
+		return false;
+	tx->seq++;
+	note_pending(t, tx, bytes);
 	t->batch_bytes += bytes;
+	return true;
+}
+
+/* Append one history row of the current transaction to the table. */
+static bool
+emit(sy_table *t, sy_txn *tx, const char *change_type, const sy_value *vals,
+	 const sy_src *srcs, lk_error *err)
+{
+	return sy_table_emit(t, tx, change_type, vals, srcs, err) &&
+		   sy_mirror_history_note(t, change_type, t->batch->nrows - 1, NULL, err);
+}
+
+/* After a change: write the batch when it passed its budget. */
+static bool
+maybe_write(sy_table *t, lk_error *err)
+{
 	if (t->batch_bytes >= t->cfg.batch_bytes)
 		return write_batch(t, err);
 	return true;
@@ -896,10 +1081,13 @@ sy_table_insert(sy_table *t, sy_txn *tx, const pgo_insert *m, lk_error *err)
 	rowvals r;
 	rowvals_init(&r, t->ncols);
 	bool ok = decode_tuple(t, &m->newtup, &r, err) &&
-			  no_unchanged(t, &r, "new row of an insert", err) &&
-			  emit(t, tx, "insert", r.v, err);
+			  no_unchanged(t, &r, "new row of an insert", err);
+	if (ok)
+		ok = t->mode == SY_TABLE_MIRROR ? sy_mirror_insert(t, tx, &r, err)
+										: emit(t, tx, "insert", r.v, NULL, err);
 	if (ok)
 		cache_put(t, &r);
+	ok = ok && maybe_write(t, err);
 	rowvals_free(&r);
 	return ok ? true : where_lsn(t, tx, err);
 }
@@ -911,31 +1099,51 @@ sy_table_update(sy_table *t, sy_txn *tx, const pgo_update *m, lk_error *err)
 	lk_buf key = LK_BUF_INIT;
 	rowvals_init(&n, t->ncols);
 	rowvals_init(&o, t->ncols);
+	sy_src *srcs = NULL;
 	bool has_old = m->old_kind == 'K' || m->old_kind == 'O';
 	bool ok = decode_tuple(t, &m->newtup, &n, err) &&
 			  (!has_old || decode_tuple(t, &m->oldtup, &o, err));
-	bool key_ok = false;
+	bool key_ok = false, from_row = false;
 	if (ok) {
 		/* the row's identity before this update */
 		key_ok = has_old ? make_key(t, &o, &key) : make_key(t, &n, &key);
-		ok = fill_unchanged(t, &n, m->old_kind == 'O' ? &o : NULL, &key, key_ok, err) &&
-			 (!has_old || no_unchanged(t, &o, "old row of an update", err));
+		fill_unchanged(t, &n, m->old_kind == 'O' ? &o : NULL, &key, key_ok);
+		from_row = any_unchanged(t, &n);
+		ok = !has_old || no_unchanged(t, &o, "old row of an update", err);
 	}
-	if (ok && has_old)
-		ok = emit(t, tx, "update_preimage", o.v, err);
-	if (ok)
-		ok = emit(t, tx, "update_postimage", n.v, err);
+	if (ok && t->mode == SY_TABLE_MIRROR) {
+		ok = sy_mirror_update(t, tx, &n, has_old ? &o : NULL, m->old_kind, err);
+	} else if (ok) {
+		if (from_row) {
+			/* the rest from the row's latest image in the history table */
+			srcs = lk_xcalloc((size_t) t->ncols + 1, sizeof(sy_src));
+			ok = sy_mirror_history_sources(t, has_old ? &o : &n, &n, srcs, err);
+		}
+		if (ok && has_old)
+			ok = emit(t, tx, "update_preimage", o.v, NULL, err);
+		if (ok)
+			ok = sy_table_emit(t, tx, "update_postimage", n.v, srcs, err) &&
+				 sy_mirror_history_note(t, "update_postimage", t->batch->nrows - 1,
+										has_old ? &o : NULL, err);
+	}
 	if (ok && t->toast) {
 		/* the new image first (filled values may point into the old
-		 * one), then forget the old key if it changed */
-		cache_put(t, &n);
+		 * one), then forget the old key if it changed; an image whose
+		 * values are not all text is not cached */
 		lk_buf nkey = LK_BUF_INIT;
+		if (!from_row) {
+			cache_put(t, &n);
+		} else if (make_key(t, &n, &nkey)) {
+			cache_drop(t, &nkey);
+		}
 		if (key_ok && has_old &&
 			(!make_key(t, &n, &nkey) || nkey.len != key.len ||
 			 memcmp(nkey.data, key.data, key.len) != 0))
 			cache_drop(t, &key);
 		lk_buf_free(&nkey);
 	}
+	ok = ok && maybe_write(t, err);
+	free(srcs);
 	lk_buf_free(&key);
 	rowvals_free(&n);
 	rowvals_free(&o);
@@ -948,14 +1156,17 @@ sy_table_delete(sy_table *t, sy_txn *tx, const pgo_delete *m, lk_error *err)
 	rowvals o;
 	rowvals_init(&o, t->ncols);
 	bool ok = decode_tuple(t, &m->oldtup, &o, err) &&
-			  no_unchanged(t, &o, "old row of a delete", err) &&
-			  emit(t, tx, "delete", o.v, err);
+			  no_unchanged(t, &o, "old row of a delete", err);
+	if (ok)
+		ok = t->mode == SY_TABLE_MIRROR ? sy_mirror_delete(t, tx, &o, err)
+										: emit(t, tx, "delete", o.v, NULL, err);
 	if (ok && t->toast) {
 		lk_buf key = LK_BUF_INIT;
 		if (make_key(t, &o, &key))
 			cache_drop(t, &key);
 		lk_buf_free(&key);
 	}
+	ok = ok && maybe_write(t, err);
 	rowvals_free(&o);
 	return ok ? true : where_lsn(t, tx, err);
 }
@@ -963,7 +1174,9 @@ sy_table_delete(sy_table *t, sy_txn *tx, const pgo_delete *m, lk_error *err)
 bool
 sy_table_truncate(sy_table *t, sy_txn *tx, lk_error *err)
 {
-	if (!emit(t, tx, "truncate", NULL, err))
+	bool ok = t->mode == SY_TABLE_MIRROR ? sy_mirror_truncate(t, tx, err)
+										 : emit(t, tx, "truncate", NULL, NULL, err);
+	if (!ok || !maybe_write(t, err))
 		return where_lsn(t, tx, err);
 	if (t->toast)
 		toast_clear(t->toast);
@@ -1002,13 +1215,27 @@ chain(sy_table *t, dl_commit *c, int64_t version)
 bool
 sy_table_finish_commit(sy_table *t, dl_commit *c, int64_t version, lk_error *err)
 {
+	/* a mirror table's snapshot commit (its streaming commits come through
+	 * here too, from sy_mirror_commit) */
+	bool mirror = t->mode == SY_TABLE_MIRROR && t->state == SY_SNAPSHOT;
 	dl_commit_set_param(c, "mode", "\"Append\"");
-	if (!dl_commit_set_txn(c, t->app_id, version, err) || !dl_commit_run(c, NULL, err)) {
+	if ((mirror && !sy_mirror_snapshot_prepare(t, c, err)) ||
+		!dl_commit_set_txn(c, t->app_id, version, err) || !dl_commit_run(c, NULL, err)) {
 		dl_commit_free(c);
 		return lk_error_add_where(err, "Delta table \"%s\"", t->uri);
 	}
 	chain(t, c, version);
+	if (mirror)
+		sy_mirror_snapshot_done(t);
 	return true;
+}
+
+/* Delta version of the table's last commit (of this run, else of the
+ * snapshot it was opened at). */
+static int64_t
+delta_version(const sy_table *t)
+{
+	return t->prev ? dl_commit_version(t->prev) : t->snap ? t->snap->version : -1;
 }
 
 bool
@@ -1029,11 +1256,29 @@ sy_table_commit(sy_table *t, lk_error *err)
 {
 	if (t->pending_rows == 0)
 		return true;
+	if (t->mode == SY_TABLE_MIRROR) {
+		int64_t rows = t->pending_rows;
+		uint64_t lsn = t->last_pending_lsn;
+		if (!sy_mirror_commit(t, lsn, err)) {
+			lk_error_add_where(err, "Delta table \"%s\"", t->uri);
+			sy_table_discard(t);
+			return false;
+		}
+		t->pending_rows = 0;
+		t->pending_bytes = 0;
+		t->batch_bytes = 0;
+		t->rows_committed += rows;
+		sy_table_begin_txn(t);
+		char lb[20];
+		lk_debug("%s: committed %" PRId64 " changes at lsn %s (Delta version %" PRId64 ")",
+				 t->qualname, rows, pgo_lsn_format(lsn, lb), delta_version(t));
+		return true;
+	}
 	if (!write_batch(t, err))
 		goto fail;
 	dl_data_writer *w = t->writer;
 	t->writer = NULL;
-	if (!dl_data_writer_close(w, err))
+	if (w && !dl_data_writer_close(w, err))
 		goto fail;
 	dl_commit *c = t->commit;
 	t->commit = NULL;
@@ -1045,6 +1290,7 @@ sy_table_commit(sy_table *t, lk_error *err)
 		sy_table_discard(t);
 		return false;
 	}
+	sy_mirror_history_committed(t, delta_version(t));
 	t->rows_committed += rows;
 	sy_table_begin_txn(t);      /* marks of a finished transaction mean nothing */
 	char lb[20];
@@ -1060,6 +1306,10 @@ fail:
 void
 sy_table_discard(sy_table *t)
 {
+	if (t->mode == SY_TABLE_MIRROR)
+		sy_mirror_discard(t);
+	else
+		sy_mirror_history_discard(t);
 	dl_data_writer_free(t->writer);
 	t->writer = NULL;
 	dl_commit_free(t->commit);
@@ -1095,8 +1345,11 @@ batch_truncate(sy_table *t, int64_t n)
 void
 sy_table_fail(sy_table *t, const lk_error *err, uint64_t lsn)
 {
-	/* commit the complete transactions before the failing one */
-	if (t->state != SY_ERROR && t->txn_pending_rows > 0 && t->txn_batch_row >= 0 &&
+	/* commit the complete transactions before the failing one (history
+	 * only: a mirror transaction also changed the key index and earlier
+	 * rows, which cannot be cut back) */
+	if (t->mode == SY_TABLE_HISTORY && !sy_mirror_history_indexed(t) &&
+		t->state != SY_ERROR && t->txn_pending_rows > 0 && t->txn_batch_row >= 0 &&
 		t->pending_rows >= t->txn_pending_rows && t->txn_prev_lsn < lsn) {
 		batch_truncate(t, t->txn_batch_row);
 		t->pending_rows = t->txn_pending_rows;

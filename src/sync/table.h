@@ -41,6 +41,17 @@
 #include "pg/pgtypes.h"
 #include "storage/storage.h"
 
+/* How a source table is kept in Delta (DESIGN §3 "Table modes"). */
+typedef enum sy_table_mode {
+	SY_TABLE_HISTORY = 0,   /* <table>_history: append-only change log */
+	SY_TABLE_MIRROR,        /* <table>: equal to the source (deletion
+							 * vectors through a key index, CDF) */
+} sy_table_mode;
+
+const char *sy_table_mode_name(sy_table_mode m);
+/* "history" / "mirror"; false for anything else. */
+bool sy_table_mode_parse(const char *s, sy_table_mode *out);
+
 /* Table lifecycle (README "State machine"). */
 typedef enum sy_state {
 	SY_INIT = 0,        /* described, Delta table not opened yet */
@@ -62,6 +73,11 @@ typedef struct sy_table_config {
 	int64_t batch_bytes;        /* write the batch to Parquet past this (16 MiB) */
 	int64_t row_group_rows;     /* Parquet row group size (0 = writer default) */
 	size_t toast_cache_bytes;   /* last-image cache per table (64 MiB; 0 = off) */
+	sy_table_mode mode;         /* history (default) or mirror */
+	size_t index_bytes;         /* memory of a table's key index (0 = the
+								 * index's default, 64 MiB) */
+	int index_save_ms;          /* save a key index at most this often
+								 * (60000; it is also saved at a clean stop) */
 } sy_table_config;
 
 void sy_table_config_init(sy_table_config *c);
@@ -74,6 +90,9 @@ typedef struct sy_column {
 	int32_t typmod;             /* message with others is a schema change) */
 	bool toastable;             /* may arrive as 'u' (varlena) */
 	int delta_index;            /* its column in the Delta schema */
+	int attnum;                 /* pg_attribute.attnum, 0 when unknown
+								 * (schema evolution tells a rename from a
+								 * drop + add by it; sync/evolve.h) */
 } sy_column;
 
 /* A value in Postgres text form.  p need not be NUL-terminated. */
@@ -82,6 +101,17 @@ typedef struct sy_value {
 	size_t n;
 	bool null;
 } sy_value;
+
+/* Where a value comes from when it is not text (an unchanged TOAST value
+ * filled from the current row, mirror.c): a row of the table's pending
+ * batch, or a row of a data file (add path as in the log) read before the
+ * batch is written. */
+typedef enum sy_src_kind { SY_SRC_TEXT = 0, SY_SRC_BATCH, SY_SRC_FILE } sy_src_kind;
+typedef struct sy_src {
+	sy_src_kind kind;
+	int64_t row;
+	const char *path;
+} sy_src;
 
 /* The transaction whose changes are being applied. */
 typedef struct sy_txn {
@@ -153,10 +183,30 @@ typedef struct sy_table {
 
 	sy_toast *toast;            /* last images for 'u' values, or NULL */
 
+	sy_table_mode mode;
+	char *index_dir;            /* <target>/_lakesync/<pipeline>/index/
+								 * <schema>.<table>[.history] (local path) */
+	struct sy_mirror *mirror;   /* key, key index, open-commit state
+								 * (mirror.c); NULL until needed */
+	bool mirror_resync;         /* mirror: the snapshot commit removes every
+								 * file first (the slot is new) */
+	bool mirror_no_key;         /* mirror without a usable key (refused at
+								 * open) */
+	int64_t rows_deleted;       /* mirror: rows marked deleted, this run */
+
 	/* counters */
 	int64_t rows_committed;
 	int64_t commits;
 	int64_t toast_filled;       /* 'u' values filled */
+
+	/* schema evolution (sync/evolve.h) */
+	const char *source_dsn;     /* libpq DSN for catalog look-ups (attnums,
+								 * defaults of added columns); NULL: none */
+	bool index_stale;           /* mirror: an evolution rewrote the data
+								 * files or widened a key column: the key
+								 * index must be rebuilt before the next
+								 * change is applied */
+	int64_t evolutions;         /* schema changes applied, this run */
 } sy_table;
 
 /* Describe table `name` of pipeline `pipeline` from the catalog (info from
@@ -182,6 +232,9 @@ bool sy_table_open(sy_table *t, lk_error *err);
  * "/<schema>/<table>_history".  malloc'd; caller frees. */
 char *sy_table_location(const char *target, const char *schema,
 						const char *table);
+/* The same for a mode: mirror tables live at target + "/<schema>/<table>". */
+char *sy_table_location_mode(const char *target, const char *schema,
+							 const char *table, sy_table_mode mode);
 
 /* ---- rows --------------------------------------------------------------- */
 
@@ -255,6 +308,18 @@ uint64_t sy_table_hold(const sy_table *t);
 /* min(boundary, hold of every table): what may be confirmed to Postgres
  * (README "Exactly once").  Pure. */
 uint64_t sy_confirm_lsn(sy_table *const *tables, int n, uint64_t boundary);
+
+/* ---- internal (table.c ⇄ mirror.c) ----------------------------------------- */
+
+/* Append one row of the current transaction to t->batch and count it as
+ * pending: vals as for sy_table_append_values; srcs (NULL, or one per
+ * source column) names values taken from elsewhere (sy_src).  Never writes
+ * the batch (the caller does, when t->batch_bytes passes the budget, once
+ * the change is complete). */
+bool sy_table_emit(sy_table *t, sy_txn *tx, const char *change_type,
+				   const sy_value *vals, const sy_src *srcs, lk_error *err);
+/* Count a change that adds no row (a mirror delete) as pending. */
+void sy_table_note_change(sy_table *t, const sy_txn *tx, int64_t bytes);
 
 /* ---- commits ---------------------------------------------------------------- */
 

@@ -465,8 +465,14 @@ Test(sytable, unchanged_toast_from_full_old_row_and_cache_limits)
 	pgo_update u2 = {.relid = 16400};
 	u2.newtup = *mk(&n, "8", "c", "\x01u", NULL);
 	cr_assert(sy_table_update(&t, &tx2, &u2, &err), "%s", err.msg);
+	/* evicted from the cache: filled from the row's latest image, here
+	 * the pending batch */
 	u2.newtup = *mk(&n, "7", "c", "\x01u", NULL);
-	cr_assert_not(sy_table_update(&t, &tx2, &u2, &err), "evicted");
+	cr_assert(sy_table_update(&t, &tx2, &u2, &err), "%s", err.msg);
+	/* a row that was never seen cannot be filled: never a placeholder */
+	u2.newtup = *mk(&n, "9", "c", "\x01u", NULL);
+	cr_assert_not(sy_table_update(&t, &tx2, &u2, &err), "unknown row");
+	cr_assert_not_null(strstr(err.msg, "unchanged TOAST value cannot be filled"), "%s", err.msg);
 	cr_assert_str_eq(err.where, "table \"public.t\", commit lsn 0/300, column \"big\"");
 	sy_table_free(&t);
 	free(b1);
