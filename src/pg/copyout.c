@@ -378,9 +378,11 @@ pgcopy_build_query_opts(pgc_conn *c, lk_buf *out, const pgc_table_name *t,
 			goto done;
 		if (i)
 			lk_buf_append_str(out, ", ");
-		lk_buf_append_str(out, q);
 		if (o && o->as_text && o->as_text[i])
-			lk_buf_printf(out, "::text AS %s", q);
+			lk_buf_printf(out, "CASE WHEN pg_catalog.num_nulls(%s) = 0 THEN "
+						  "pg_catalog.format('%%s', %s) END AS %s", q, q, q);
+		else
+			lk_buf_append_str(out, q);
 	}
 	char *ns = pgc_quote_ident(c, &a, t->schema, err);
 	char *rel = ns ? pgc_quote_ident(c, &a, t->name, err) : NULL;

@@ -26,9 +26,9 @@
  * Two formats: text (the default; fields parsed by pgcopy_parse_row) and
  * binary (WITH (FORMAT binary): each field is its type's send-function
  * bytes, parsed by pgcopy_parse_binary_tuple; see copyout.c for the
- * layout).  A column may be selected as "col"::text in either format
- * (pgcopy_query_opts.as_text): in binary it then arrives as its text bytes,
- * without the text format's escapes.
+ * layout).  A column may be selected as its text output in either format
+ * (pgcopy_query_opts.as_text): in binary it then arrives as the bytes of
+ * its type's output function, without the text format's escapes.
  */
 #ifndef LK_PG_COPYOUT_H
 #define LK_PG_COPYOUT_H
@@ -115,7 +115,7 @@ typedef enum pgcopy_format {
 
 typedef struct pgcopy_query_opts {
 	pgcopy_format format;
-	const bool *as_text;     /* per column: select "c"::text (NULL: none) */
+	const bool *as_text;     /* per column: select its text output (NULL: none) */
 } pgcopy_query_opts;
 
 /* Append to out:
@@ -125,8 +125,14 @@ typedef struct pgcopy_query_opts {
 bool pgcopy_build_query(pgc_conn *c, lk_buf *out, const pgc_table_name *t,
 						const char *const *cols, int ncols,
 						const pgcopy_range *range, lk_error *err);
-/* The same with options (NULL: text, no casts): "c"::text for the columns
- * marked as_text, and " WITH (FORMAT binary)" for the binary format. */
+/* The same with options (NULL: text format, plain columns).  A column
+ * marked as_text is selected as
+ *   CASE WHEN pg_catalog.num_nulls("c") = 0
+ *        THEN pg_catalog.format('%s', "c") END AS "c"
+ * which is exactly its type's output function, or NULL (unlike "c"::text,
+ * which uses a cast function where pg_cast has one: inet, bool, "char",
+ * bpchar, …; and unlike "c" IS NULL, true for a row of nulls).  The
+ * binary format adds " WITH (FORMAT binary)". */
 bool pgcopy_build_query_opts(pgc_conn *c, lk_buf *out, const pgc_table_name *t,
 							 const char *const *cols, int ncols,
 							 const pgcopy_range *range,

@@ -17,18 +17,16 @@
  *   join ─▶ table commit: [truncate row] + every worker's add actions,
  *           txn version L - 1 ─▶ dl_commit_run (one Delta version)
  *
- * The copy plan.  The binary COPY format is used when every column is
- * either read natively from its binary form (pgt_binary_native) or can be
- * selected as "col"::text with the same text as its output function (no
- * cast to text in pg_cast, or an I/O or binary-coercible one from a type
- * whose output is textout): then no text is parsed for ints, floats,
- * numerics, timestamps, and the server skips their output functions.
- * Otherwise the table is copied in the text format.  Either way each row
- * is appended by the plan's per-Delta-column ops, which produce exactly
- * the row sy_table_append_values(t, b, "insert", …) would
+ * The copy plan.  Tables are copied in the binary COPY format: columns
+ * whose binary form pgt_append_binary reads (pgt_binary_native: bool,
+ * ints, floats, numeric, text-like, bytea, uuid, date, timestamps) arrive
+ * as their send-function bytes, so no text is printed by the server or
+ * parsed here; every other column is selected as its text output
+ * (pgcopy_query_opts.as_text) and parsed as the text path parses it.
+ * Each row is appended by the plan's per-Delta-column ops, which produce
+ * exactly the row sy_table_append_values(t, b, "insert", …) would
  * (tests/unit/test_sync_snapshot.c compares them).
- * LAKESYNC_SNAPSHOT_FORMAT=text|binary forces a format (tests, bench;
- * binary on a table that cannot use it is an error).
+ * LAKESYNC_SNAPSHOT_FORMAT=text forces the text format (tests, bench).
  */
 #include "sync/snapshot.h"
 
@@ -184,66 +182,18 @@ sy_snapshot_append_row(const sy_snapshot_plan *p, const sy_table *t, lk_batch *b
 	return true;
 }
 
-/* The plan's format for table t: binary when every column is native or
- * castable to text by its output function (one catalog query on c, inside
- * the snapshot transaction); *as_text (t->ncols, caller frees) marks the
- * casts.  LAKESYNC_SNAPSHOT_FORMAT=text|binary forces it. */
-static bool
-choose_format(pgc_conn *c, const sy_table *t, pgcopy_format *format, bool **as_text,
-			  lk_error *err)
+/* The copy format for table t: binary, with the non-native columns marked
+ * in *as_text (t->ncols entries, caller frees); text when
+ * LAKESYNC_SNAPSHOT_FORMAT=text. */
+static void
+choose_format(const sy_table *t, pgcopy_format *format, bool **as_text)
 {
 	const char *force = getenv("LAKESYNC_SNAPSHOT_FORMAT");
-	*format = PGCOPY_TEXT;
 	*as_text = lk_xcalloc((size_t) t->ncols + 1, sizeof(bool));
-	if (force && strcmp(force, "text") == 0)
-		return true;
-	lk_buf oids = LK_BUF_INIT;
-	int nother = 0;
-	for (int i = 0; i < t->ncols; i++) {
-		if (pgt_binary_native(t->cols[i].conv))
-			continue;
-		(*as_text)[i] = true;
-		lk_buf_printf(&oids, "%s%u", nother++ ? "," : "", (unsigned) t->cols[i].conv->pg_oid);
-	}
-	bool ok = true, binary = true;
-	if (nother) {
-		/* the types whose ::text is their output function */
-		lk_buf sql = LK_BUF_INIT;
-		lk_buf_printf(&sql,
-					  "SELECT t.oid FROM pg_catalog.pg_type t WHERE t.oid = ANY('{%s}'::oid[]) "
-					  "AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_cast k "
-					  "WHERE k.castsource = t.oid AND k.casttarget = 'pg_catalog.text'::pg_catalog.regtype "
-					  "AND NOT (k.castmethod = 'i' OR (k.castmethod = 'b' AND "
-					  "t.typoutput = 'pg_catalog.textout'::pg_catalog.regproc)))",
-					  (const char *) lk_buf_cstr(&oids));
-		PGresult *r = pgc_query(c, (const char *) lk_buf_cstr(&sql), err);
-		lk_buf_free(&sql);
-		if (!r) {
-			ok = false;
-		} else {
-			for (int i = 0; i < t->ncols && binary; i++) {
-				if (!(*as_text)[i])
-					continue;
-				bool found = false;
-				for (int k = 0; k < PQntuples(r) && !found; k++)
-					found = strtoul(PQgetvalue(r, k, 0), NULL, 10) ==
-							t->cols[i].conv->pg_oid;
-				binary = found;
-			}
-			PQclear(r);
-		}
-	}
-	lk_buf_free(&oids);
-	if (!ok)
-		return lk_error_add_where(err, "table \"%s\"", t->qualname);
-	if (force && strcmp(force, "binary") == 0 && !binary)
-		return lk_error_set(err, LK_ERR_UNSUPPORTED, "table \"%s\" cannot be copied in "
-							"the binary format", t->qualname);
-	if (binary)
-		*format = PGCOPY_BINARY;
-	else
-		memset(*as_text, 0, (size_t) t->ncols * sizeof(bool));
-	return true;
+	*format = force && strcmp(force, "text") == 0 ? PGCOPY_TEXT : PGCOPY_BINARY;
+	if (*format == PGCOPY_BINARY)
+		for (int i = 0; i < t->ncols; i++)
+			(*as_text)[i] = !pgt_binary_native(t->cols[i].conv);
 }
 
 /* ---- workers ------------------------------------------------------------------ */
@@ -565,10 +515,7 @@ snapshot_table(sy_table *t, pgc_conn **conns, int jobs, const sy_snapshot_opts *
 		return lk_error_add_where(err, "table \"%s\"", t->qualname);
 	pgcopy_format format;
 	bool *as_text;
-	if (!choose_format(conns[0], t, &format, &as_text, err)) {
-		free(as_text);
-		return false;
-	}
+	choose_format(t, &format, &as_text);
 	bool planned = sy_snapshot_plan_init(&sh.plan, t, format, as_text, err);
 	free(as_text);
 	if (!planned)
