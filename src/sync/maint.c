@@ -1088,6 +1088,7 @@ sy_maint_apply(sy_maint_result *r, const dl_commit *prev, const dl_snapshot *sna
 			sy_maint_result_discard(r, st);     /* surely not published */
 		} else {
 			/* the version may exist: leave the files to vacuum */
+			ar.unknown = true;
 			for (int i = 0; i < r->nbins; i++)
 				r->bins[i].dead = true;
 		}
@@ -1176,7 +1177,7 @@ sy_maint_vacuum(st_store *st, const sy_maint_options *o, int64_t now_ms,
 typedef struct mtable {
 	int id;
 	char *uri, *name;
-	bool mirror;
+	bool via_capture;           /* results published to capture */
 	int *keys;
 	int nkeys;
 	st_store st;
@@ -1282,7 +1283,7 @@ table_compact(sy_maint *m, mtable *t, lk_error *err)
 	ok = dl_snapshot_open(&t->st, NULL, &s, err);
 	if (ok) {
 		ok = sy_maint_refresh(r, &t->st, s, err);
-		if (ok && !t->mirror) {
+		if (ok && !t->via_capture) {
 			dl_commit_options co;
 			dl_commit_options_init(&co);
 			co.auto_checkpoint = false;
@@ -1303,10 +1304,10 @@ table_compact(sy_maint *m, mtable *t, lk_error *err)
 		t->stats.compactions++;
 		t->stats.files_compacted += sum.sources;
 		t->more = more;
-		if (more && !t->mirror)
+		if (more && !t->via_capture)
 			t->next_check_ms = 0;
 	}
-	if (ok && t->mirror && sum.nlive_bins > 0 && !t->disabled && !atomic_load(&m->stop)) {
+	if (ok && t->via_capture && sum.nlive_bins > 0 && !t->disabled && !atomic_load(&m->stop)) {
 		t->ready = r;
 		t->busy = true;
 		r = NULL;
@@ -1491,7 +1492,7 @@ sy_maint_add_table(sy_maint *m, const sy_maint_table *spec, lk_error *err)
 	mtable *t = lk_xcalloc(1, sizeof(*t));
 	t->uri = lk_xstrdup(spec->uri);
 	t->name = lk_xstrdup(spec->name ? spec->name : spec->uri);
-	t->mirror = spec->mirror;
+	t->via_capture = spec->capture_applies;
 	t->nkeys = spec->nkey_cols;
 	t->keys = lk_xcalloc((size_t) t->nkeys + 1, sizeof(int));
 	if (t->nkeys)

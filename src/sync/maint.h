@@ -29,9 +29,10 @@
  *   checkpoints of noted versions
  *   vacuum with a retention period
  *
- * Mirror tables: the result is applied by the capture thread (a concurrent
- * OPTIMIZE commit would conflict with capture's DV updates of the same
- * files and fail the table).  History tables (append-only, no DVs, no
+ * Mirror tables (capture_applies): the result is applied by the capture
+ * thread (a concurrent OPTIMIZE commit would conflict with capture's DV
+ * updates of the same files and fail the table, and capture's index must
+ * follow the rows).  History tables (append-only, no DVs, no
  * index): the worker commits the compaction itself; capture's commits are
  * blind appends (no removes, no reads, their own txn appId) and an
  * OPTIMIZE (removes with dataChange=false, no txn) never conflicts with
@@ -224,7 +225,11 @@ typedef struct sy_maint_hooks {
 	/* After the commit, in this order: each output added (with its DV);
 	 * each live output row (only when keys were recorded: key bytes, where
 	 * the row was, where it is now); each source removed (as it was: path
-	 * and DV).  A failure is returned by sy_maint_apply (the commit stands). */
+	 * and DV).  A failure is returned by sy_maint_apply (the commit stands).
+	 * row_moved: with unique keys (mirror) the key's entry is (src_path,
+	 * src_row); an index where it may point elsewhere (a history table's
+	 * latest-image index, duplicates under REPLICA IDENTITY FULL) moves the
+	 * entry only when it still points at (src_path, src_row). */
 	bool (*file_added)(void *ctx, const dl_add *add, lk_error *err);
 	bool (*row_moved)(void *ctx, const void *key, size_t len, const char *src_path,
 					  uint64_t src_row, const char *out_path, uint64_t out_row,
@@ -239,6 +244,9 @@ typedef struct sy_maint_applied {
 	int64_t rows_moved;         /* row_moved calls */
 	int64_t rows_deleted_late;  /* deleted after the plan: in output DVs */
 	int64_t dvs_loaded;         /* source DVs read (changed since refresh) */
+	bool unknown;               /* the commit failed with an I/O error: the
+								 * version may exist (treat like a failed
+								 * capture commit: stop the table) */
 	double ms;                  /* time spent in sy_maint_apply */
 } sy_maint_applied;
 
@@ -256,10 +264,11 @@ typedef struct sy_maint_applied {
  *
  * *out receives the published commit (caller owns it: it becomes the
  * chain's head, dl_commit_next from it) or NULL when nothing was
- * committed.  Returns false with *out NULL when the commit failed (the
- * result is then dropped: its outputs deleted); false with *out set when
- * a hook failed after the commit (chain it, then treat the index as
- * broken).  r may be freed afterwards in every case. */
+ * committed.  false with *out NULL: nothing was committed (the result is
+ * dropped, outputs deleted), unless res->unknown (an I/O error in
+ * dl_commit_run: the version may exist, outputs left to vacuum); false
+ * with *out set: a hook failed after the commit (chain it, then treat the
+ * index as broken).  r may be freed afterwards in every case. */
 bool sy_maint_apply(sy_maint_result *r, const dl_commit *prev,
 					const dl_snapshot *snap, const sy_maint_hooks *h,
 					const dl_commit_options *co, dl_commit **out,
@@ -280,10 +289,14 @@ typedef struct sy_maint sy_maint;
 typedef struct sy_maint_table {
 	const char *uri;            /* Delta table location (copied) */
 	const char *name;           /* for messages (copied) */
-	bool mirror;                /* results go to capture (sy_maint_poll);
-								 * else the worker commits (history) */
-	const int *key_cols;        /* mirror: logical indexes of the key */
-	int nkey_cols;              /* columns (copied); 0 = no index hooks */
+	bool capture_applies;       /* results go to the capture thread
+								 * (sy_maint_poll): mirror tables, and any
+								 * table capture keeps an index of (a
+								 * history table's TOAST index); false: the
+								 * worker commits itself (history tables) */
+	const int *key_cols;        /* logical indexes of the key columns, as */
+	int nkey_cols;              /* given to sy_pkindex_key_from_row (copied);
+								 * 0 = no row_moved hook */
 } sy_maint_table;
 
 typedef struct sy_maint_table_stats {

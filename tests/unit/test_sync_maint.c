@@ -1413,6 +1413,60 @@ Test(sync_maint, worker_publishes_checkpoints_and_commits_history)
 	sim_close(&h);
 }
 
+/* A plan cut by the rows limit: the worker goes on as soon as the result
+ * is handed back, without waiting for the interval or more commits. */
+Test(sync_maint, worker_continues_a_cut_plan_at_once)
+{
+	sim m;
+	sim_open(&m, "m", true);
+	for (int i = 0; i < 6; i++)
+		sim_insert_range(&m, i * 10, 10);
+	sy_maint_options o = small_opts();
+	o.compact_interval_ms = 3600 * 1000;
+	o.compact_commits = 1;
+	o.max_rows_per_run = 25;
+	o.vacuum = false;
+	o.checkpoints = false;
+	lk_error err;
+	sy_maint *w = sy_maint_start(&o, &err);
+	cr_assert_not_null(w, "%s", errs(&err));
+	int key = 0;
+	sy_maint_table tm = {m.dir, "s.m", true, &key, 1};
+	int id = sy_maint_add_table(w, &tm, &err);
+	sy_maint_note_commit(w, id, dl_commit_version(m.prev));
+	for (int round = 0; round < 3; round++) {
+		sy_maint_result *r = NULL;
+		double t0 = now_ms();
+		while (!r && now_ms() - t0 < 20000) {
+			usleep(5000);
+			r = sy_maint_poll(w, id);
+		}
+		cr_assert_not_null(r, "round %d: no result", round);
+		hctx hx = {&m, {0}};
+		sy_maint_hooks hk = hooks_of(&hx, true);
+		dl_commit *c;
+		sy_maint_applied ar;
+		cr_assert(sy_maint_apply(r, m.prev, NULL, &hk, NULL, &c, &ar, &err), "%s", errs(&err));
+		cr_assert_eq(ar.files_removed, 2, "round %d", round);
+		cr_assert_eq(ar.rows_moved, 20);
+		sim_chain(&m, c);
+		sy_maint_done(w, r);
+	}
+	/* every file has 20 rows now: not small under the limit, nothing more */
+	usleep(200000);
+	cr_assert_null(sy_maint_poll(w, id));
+	sy_maint_table_stats st;
+	sy_maint_get_stats(w, id, &st);
+	cr_assert_eq(st.compactions, 3);
+	cr_assert_eq(st.errors, 0, "%s", st.last_error);
+	sy_maint_stop(w);
+	dl_snapshot *sn = snap_latest(&m.st);
+	cr_assert_eq(sn->nfiles, 3);
+	dl_snapshot_free(sn);
+	sim_check(&m);
+	sim_close(&m);
+}
+
 Test(sync_maint, bad_options_refused)
 {
 	sy_maint_options o;
