@@ -63,6 +63,14 @@
  * unpublished by a wide margin.  A retention shorter than 1 hour is
  * refused unless force_retention is set.
  *
+ * Costs (test_sync_maint `bench`, 2 shared cores; rows of (long, short
+ * string)): compacting 200 files / 1M rows takes 0.2–0.7 s in the worker;
+ * applying it ~70–180 ms of Delta work plus ~1 µs (in memory) to 2.6 µs
+ * (index spilling) per moved row for the index: 1–2.8 s for 1M rows,
+ * hence max_rows_per_run (100 000 rows: 45–270 ms).  A checkpoint in the
+ * capture thread costs ~50 ms at 5 000 files and ~180 ms at 20 000,
+ * hence checkpoints in the worker.
+ *
  * Not thread-safe except as described per function: sy_maint_note_commit,
  * sy_maint_poll, sy_maint_done, sy_maint_get_stats, sy_maint_disable_table
  * are called by the capture thread while the worker runs.
