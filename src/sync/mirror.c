@@ -1381,7 +1381,8 @@ open_commit_clear(sy_mirror *m)
 	}
 	m->nof = 0;
 	for (size_t i = 0; i < m->ntf; i++) {
-		m->tf[i].fe->tf = 0;
+		if (m->tf[i].fe)
+			m->tf[i].fe->tf = 0;
 		dl_bitmap_free(&m->tf[i].del);
 		dl_bitmap_free(&m->tf[i].cont);
 		dl_bitmap_free(&m->tf[i].ended);
@@ -1986,7 +1987,11 @@ sy_mirror_commit(sy_table *t, uint64_t lsn, lk_error *err)
 		return false;
 	}
 	LK_FORWARD(sy_table_finish_commit(t, c, (int64_t) lsn, err));
-	/* c is t->prev now */
+	/* c is t->prev now; the touched files' entries may go */
+	for (size_t i = 0; i < m->ntf; i++) {
+		m->tf[i].fe->tf = 0;
+		m->tf[i].fe = NULL;
+	}
 	if (!after_commit(m, t->prev, err)) {
 		/* the commit is durable; only our view of it is not: reopen */
 		lk_warn("%s: %s; the key index is reopened", t->qualname, err->msg);
