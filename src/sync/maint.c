@@ -1184,6 +1184,7 @@ typedef struct mtable {
 	bool st_open;
 	bool disabled;
 	bool inited;
+	double next_init_ms;        /* retry of a failed first visit */
 	int64_t noted;              /* last version noted by capture, -1 */
 	int64_t commits;            /* noted since the last compaction check */
 	double next_check_ms, next_vacuum_ms;
@@ -1279,6 +1280,7 @@ table_compact(sy_maint *m, mtable *t, lk_error *err)
 	if (!ok)
 		return false;
 	r->table_id = t->id;
+	int64_t committed = -1;     /* history: the worker's OPTIMIZE */
 	/* catch up with what capture committed meanwhile */
 	ok = dl_snapshot_open(&t->st, NULL, &s, err);
 	if (ok) {
@@ -1291,6 +1293,7 @@ table_compact(sy_maint *m, mtable *t, lk_error *err)
 			sy_maint_applied ar;
 			ok = sy_maint_apply(r, NULL, s, NULL, &co, &c, &ar, err);
 			dl_commit_free(c);
+			committed = ok ? ar.version : -1;
 			if (ok && ar.version >= 0)
 				lk_info("%s: compacted %" PRId64 " files into %" PRId64 " (Delta version %" PRId64
 						")", t->name, ar.files_removed, ar.files_added, ar.version);
@@ -1300,17 +1303,17 @@ table_compact(sy_maint *m, mtable *t, lk_error *err)
 	sy_maint_summary sum;
 	sy_maint_result_summary(r, &sum);
 	pthread_mutex_lock(&m->mu);
-	if (ok) {
-		t->stats.compactions++;
-		t->stats.files_compacted += sum.sources;
-		t->more = more;
-		if (more && !t->via_capture)
-			t->next_check_ms = 0;
-	}
 	if (ok && t->via_capture && sum.nlive_bins > 0 && !t->disabled && !atomic_load(&m->stop)) {
 		t->ready = r;
 		t->busy = true;
+		t->more = more;
 		r = NULL;
+	}
+	if (ok && (!r || committed >= 0)) {
+		t->stats.compactions++;
+		t->stats.files_compacted += sum.sources;
+		if (more && !t->via_capture)
+			t->next_check_ms = 0;
 	}
 	pthread_mutex_unlock(&m->mu);
 	if (r) {
@@ -1325,12 +1328,16 @@ table_pass(sy_maint *m, mtable *t)
 {
 	lk_error e;
 	double t0 = mono_ms();
-	if (!t->inited && !table_init(m, t, &e)) {
-		note_error(m, t, "opening the table", &e);
-		pthread_mutex_lock(&m->mu);
-		t->next_check_ms = mono_ms() + (double) m->o.compact_interval_ms;
-		pthread_mutex_unlock(&m->mu);
-		return;
+	if (!t->inited) {
+		if (mono_ms() < t->next_init_ms)
+			return;
+		if (!table_init(m, t, &e)) {
+			note_error(m, t, "opening the table", &e);
+			pthread_mutex_lock(&m->mu);
+			t->next_init_ms = mono_ms() + (double) m->o.compact_interval_ms;
+			pthread_mutex_unlock(&m->mu);
+			return;
+		}
 	}
 	pthread_mutex_lock(&m->mu);
 	int64_t cpv = cp_due(m, t);
@@ -1396,7 +1403,14 @@ work_due(const sy_maint *m, double now, double *next)
 		const mtable *t = m->t[i];
 		if (t->disabled)
 			continue;
-		if (!t->inited || cp_due(m, t) >= 0)
+		if (!t->inited) {
+			if (now >= t->next_init_ms)
+				due = true;
+			else if (t->next_init_ms < *next)
+				*next = t->next_init_ms;
+			continue;
+		}
+		if (cp_due(m, t) >= 0)
 			due = true;
 		if (m->o.compaction && !t->busy) {
 			if (now >= t->next_check_ms || t->commits >= m->o.compact_commits)

@@ -1467,6 +1467,28 @@ Test(sync_maint, worker_continues_a_cut_plan_at_once)
 	sim_close(&m);
 }
 
+/* A table that cannot be opened yet is retried once per interval, not in
+ * a loop. */
+Test(sync_maint, worker_retries_a_missing_table_per_interval)
+{
+	sy_maint_options o = small_opts();
+	o.compact_interval_ms = 150;
+	lk_error err;
+	sy_maint *w = sy_maint_start(&o, &err);
+	cr_assert_not_null(w, "%s", errs(&err));
+	char dir[400];
+	snprintf(dir, sizeof(dir), "%s/missing", tmpdir);
+	sy_maint_table t = {dir, "s.missing", true, NULL, 0};
+	int id = sy_maint_add_table(w, &t, &err);
+	cr_assert_eq(id, 0);
+	usleep(400000);
+	sy_maint_table_stats st;
+	sy_maint_get_stats(w, id, &st);
+	cr_assert(st.errors >= 2 && st.errors <= 4, "%" PRId64 " errors", st.errors);
+	cr_assert(strstr(st.last_error, "opening the table: "), "%s", st.last_error);
+	sy_maint_stop(w);
+}
+
 Test(sync_maint, bad_options_refused)
 {
 	sy_maint_options o;
