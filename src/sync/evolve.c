@@ -38,6 +38,7 @@
 #include "delta/schema.h"
 #include "delta/writer.h"
 #include "pg/pgtypes.h"
+#include "sync/mirror.h"
 #include "sync/table.h"
 
 /* table.c's encoding of t->delta_src (table.c "delta_src encoding") */
@@ -208,6 +209,21 @@ type_refused(const sy_evolve_old *o, const sy_evolve_new *n, const char *why,
 	return lk_error_where(err, "column \"%s\"", n->name);
 }
 
+/* The widenings of sy_evolve_type_ok, told by Delta types alone. */
+static bool
+delta_widening(const lk_type *f, const lk_type *t)
+{
+	if (!f || !t)
+		return false;
+	if (f->id == LK_T_SHORT && (t->id == LK_T_INT || t->id == LK_T_LONG))
+		return true;
+	if (f->id == LK_T_INT && t->id == LK_T_LONG)
+		return true;
+	if (f->id == LK_T_FLOAT && t->id == LK_T_DOUBLE)
+		return true;
+	return f->id == LK_T_DECIMAL && t->id == LK_T_DECIMAL && dl_type_widening_allowed(f, t);
+}
+
 bool
 sy_evolve_type_ok(const sy_evolve_old *o, const sy_evolve_new *n, bool *widen,
 				  lk_error *err)
@@ -217,6 +233,25 @@ sy_evolve_type_ok(const sy_evolve_old *o, const sy_evolve_new *n, bool *widen,
 		return true;
 	bool same_delta = o->delta_type && n->delta_type &&
 					  lk_type_equal(o->delta_type, n->delta_type);
+	if (o->type_oid == 0) {
+		/* a column known from the Delta schema only (sy_evolve_open) */
+		if (same_delta)
+			return true;
+		if (delta_widening(o->delta_type, n->delta_type)) {
+			*widen = true;
+			return true;
+		}
+		lk_arena a;
+		lk_arena_init(&a, 0);
+		lk_error_set(err, LK_ERR_UNSUPPORTED,
+					 "column \"%s\" is %s in the Delta table but %s in the source, which "
+					 "is not a compatible widening; the table is stopped (resync it: remove "
+					 "its Delta table and run lakesync again)", n->name,
+					 o->delta_type ? lk_type_name(&a, o->delta_type) : "?",
+					 type_text(&a, n->type_oid, n->typmod));
+		lk_arena_free(&a);
+		return lk_error_where(err, "column \"%s\"", n->name);
+	}
 	if (same_delta) {
 		if (text_like(o->type_oid) && text_like(n->type_oid))
 			return true;
@@ -845,6 +880,42 @@ delta_only(const sy_table *t, int i)
 	return i >= 0 && t->delta_src[i] == SRC_NONE;
 }
 
+/* mirror.c's state of t is laid out by the old columns (key columns by
+ * source index, key types, the key index): set it up again for the new
+ * columns with the same key (names in key order; nk 0: none, or REPLICA
+ * IDENTITY FULL).  The key index is not saved: it reopens from the saved
+ * one and the Delta log (mindex replays this change; a key column whose
+ * type widened makes it rebuild). */
+static bool
+reset_mirror(sy_table *t, const pgo_relation *rel, const char **knames, int nk,
+			 lk_error *err)
+{
+	sy_mirror_free(t, false);
+	pgc_table_info info = {.relid = t->relid, .relkind = 'r', .replident = rel->replident,
+						   .has_pk = nk > 0 && rel->replident != 'i',
+						   .has_identity = true};
+	pgc_table_def def = {.relid = t->relid, .ncols = t->ncols};
+	def.cols = lk_xcalloc((size_t) t->ncols + 1, sizeof(pgc_column));
+	for (int i = 0; i < t->ncols; i++) {
+		def.cols[i].attnum = t->cols[i].attnum;
+		def.cols[i].name = t->cols[i].name;
+		def.cols[i].type_oid = t->cols[i].type_oid;
+		def.cols[i].typmod = t->cols[i].typmod;
+		for (int k = 0; rel->replident != 'i' && k < nk; k++)
+			if (strcmp(knames[k], t->cols[i].name) == 0) {
+				def.cols[i].is_pk = true;
+				def.cols[i].pk_pos = k + 1;
+				def.npk++;
+			}
+	}
+	bool ok = sy_mirror_init(t, &info, &def, err) &&
+			  (rel->replident != 'i' || nk == 0 ||
+			   sy_mirror_set_identity(t, knames, nk, err)) &&
+			  sy_mirror_check(t, err);
+	free(def.cols);
+	return ok;
+}
+
 bool
 sy_evolve_relation(sy_table *t, const pgo_relation *rel, sy_evolve_result *res,
 				   lk_error *err)
@@ -852,16 +923,13 @@ sy_evolve_relation(sy_table *t, const pgo_relation *rel, sy_evolve_result *res,
 	*res = SY_EVOLVE_NONE;
 	if (relation_matches(t, rel))
 		return true;
-	if (t->state != SY_STREAMING) {
-		/* a skipped transaction's Relation (older than the Delta table):
-		 * nothing to evolve; usable only if it maps by name */
-		if (relation_mappable(t, rel))
-			return true;
-		lk_debug("%s: Relation message of a skipped transaction differs from the "
-				 "table; not applied", t->qualname);
-		*res = SY_EVOLVE_UNUSABLE;
+	/* a skipped transaction's Relation (catchup) is as old as the Delta
+	 * table or older: it may only change what Delta does not record
+	 * (typmods, types the table learns, history drops); anything else
+	 * marks it unusable */
+	bool streaming = t->state == SY_STREAMING;
+	if (!streaming && relation_mappable(t, rel))
 		return true;
-	}
 
 	bool mirror = t->mode == SY_TABLE_MIRROR;
 	lk_arena a;
@@ -878,9 +946,17 @@ sy_evolve_relation(sy_table *t, const pgo_relation *rel, sy_evolve_result *res,
 	dl_snapshot *fresh = NULL;
 	changes cs;
 	memset(&cs, 0, sizeof(cs));
+	const char **knames = NULL;
+	int nk = 0, n0 = 0;
+	bool key_full = false;
+	int64_t held_rows = 0, held_bytes = 0;
+	uint64_t held_lsn = 0;
+	dl_evolution ev;
+	memset(&ev, 0, sizeof(ev));
+	bool delta_change = false;
 
 	/* 1. the catalog, when there is one */
-	if (t->source_dsn) {
+	if (t->source_dsn && streaming) {
 		lk_error e2;
 		conn = pgc_connect(t->source_dsn, false, &e2);
 		if (!conn || !sy_evolve_catalog_load(conn, rel->relid, &a, &cat, &e2)) {
@@ -940,8 +1016,11 @@ sy_evolve_relation(sy_table *t, const pgo_relation *rel, sy_evolve_result *res,
 					old[i].key = nw[j].key;
 
 	sy_evolve_plan plan;
-	if (!sy_evolve_plan_make(old, t->ncols, nw, rel->ncols, &cat, mirror, &a, &plan, err))
-		goto out;
+	if (!sy_evolve_plan_make(old, t->ncols, nw, rel->ncols, &cat, mirror, &a, &plan, err)) {
+		if (streaming)
+			goto out;
+		goto unusable;
+	}
 	/* describe_new matched by name: a renamed column keeps its conversion
 	 * when its type did not change */
 	for (int j = 0; j < rel->ncols; j++) {
@@ -951,6 +1030,25 @@ sy_evolve_relation(sy_table *t, const pgo_relation *rel, sy_evolve_result *res,
 			nd[j].toastable = t->cols[pc->old].toastable;
 		}
 	}
+
+	/* the key of mirror.c's state (mirror, and history's index of latest
+	 * images), in key order, by the new names */
+	if (t->mirror) {
+		const char *const *kn = NULL;
+		n0 = sy_mirror_key_columns(t, &kn);
+		knames = lk_arena_zalloc(&a, sizeof(char *) * (size_t) (n0 + 1));
+		for (int k = 0; k < n0; k++) {
+			int i = -1;
+			for (int c2 = 0; c2 < t->ncols && i < 0; c2++)
+				if (strcmp(t->cols[c2].name, kn[k]) == 0)
+					i = c2;
+			for (int j = 0; i >= 0 && j < rel->ncols; j++)
+				if (plan.cols[j].old == i)
+					knames[nk++] = nw[j].name;
+		}
+	}
+	/* REPLICA IDENTITY FULL without a key: the whole row, whatever it is */
+	key_full = t->mirror && rel->replident == 'f' && n0 == t->ncols;
 
 	/* 2. the Delta changes */
 	const dl_protocol *proto;
@@ -1032,28 +1130,33 @@ sy_evolve_relation(sy_table *t, const pgo_relation *rel, sy_evolve_result *res,
 			nadd++;
 			ch_push(&cs, &a, ch, lk_arena_sprintf(&a, "add %s", nw[j].name));
 			need_fill |= pc->fill == SY_FILL_VALUE;
-			if (pc->fill == SY_FILL_UNKNOWN) {
-				/* fine only when no row can predate it */
-				if (!fresh && !dl_snapshot_open(&t->store, NULL, &fresh, err))
-					goto out;
-				if (fresh->nfiles > 0 || t->pending_rows > 0) {
-					lk_error_set(err, LK_ERR_UNSUPPORTED,
-								 "column \"%s\" was added with a default the catalog does "
-								 "not record as a constant (a volatile default, or the table "
-								 "was rewritten since): the values PostgreSQL gave the "
-								 "existing rows were never sent; the table is stopped "
-								 "(resync it: remove its Delta table and run lakesync again)",
-								 nw[j].name);
-					lk_error_where(err, "column \"%s\"", nw[j].name);
-					goto out;
-				}
-			}
+		}
+	}
+	if (!streaming) {
+		if (cs.n > 0)
+			goto unusable;
+		goto rebind_cols;       /* nothing pending, nothing to commit */
+	}
+	for (int j = 0; j < rel->ncols; j++) {
+		const sy_evolve_col *pc = &plan.cols[j];
+		if (pc->old >= 0 || reuse[j] >= 0 || pc->fill != SY_FILL_UNKNOWN)
+			continue;
+		/* fine only when no row can predate it */
+		if (!fresh && !dl_snapshot_open(&t->store, NULL, &fresh, err))
+			goto out;
+		if (fresh->nfiles > 0 || t->pending_rows > 0) {
+			lk_error_set(err, LK_ERR_UNSUPPORTED,
+						 "column \"%s\" was added with a default the catalog does not "
+						 "record as a constant (a volatile default, or the table was "
+						 "rewritten since): the values PostgreSQL gave the existing rows "
+						 "were never sent; the table is stopped (resync it: remove its "
+						 "Delta table and run lakesync again)", nw[j].name);
+			lk_error_where(err, "column \"%s\"", nw[j].name);
+			goto out;
 		}
 	}
 
 	/* 3. settle what is pending */
-	int64_t held_rows = 0, held_bytes = 0;
-	uint64_t held_lsn = 0;
 	if (t->pending_rows > t->txn_pending_rows) {
 		/* the current transaction changed the table before the ALTER */
 		if (mirror || t->txn_batch_row < 0 || !t->batch ||
@@ -1088,9 +1191,7 @@ sy_evolve_relation(sy_table *t, const pgo_relation *rel, sy_evolve_result *res,
 		goto out;
 
 	/* 4. the Delta commit */
-	dl_evolution ev;
-	memset(&ev, 0, sizeof(ev));
-	bool delta_change = cs.n > 0;
+	delta_change = cs.n > 0;
 	if (delta_change) {
 		md = current_metadata(t, &proto);
 		if (!dl_evolve_schema(proto, md, cs.v, cs.n, &a, &ev, err))
@@ -1144,7 +1245,6 @@ sy_evolve_relation(sy_table *t, const pgo_relation *rel, sy_evolve_result *res,
 				lk_column_destroy(&fcols[k]);
 			if (!rok)
 				goto out;
-			t->index_stale = true;
 			lk_info("%s: %" PRId64 " existing rows rewritten with the added columns' "
 					"defaults", t->qualname, rows);
 		}
@@ -1160,6 +1260,7 @@ sy_evolve_relation(sy_table *t, const pgo_relation *rel, sy_evolve_result *res,
 	}
 
 	/* 5. rebind: source columns in Relation order */
+rebind_cols:;
 	sy_column *cols = lk_arena_zalloc(&t->arena, sizeof(sy_column) * (size_t) (rel->ncols + 1));
 	for (int j = 0; j < rel->ncols; j++) {
 		const sy_evolve_col *pc = &plan.cols[j];
@@ -1175,8 +1276,8 @@ sy_evolve_relation(sy_table *t, const pgo_relation *rel, sy_evolve_result *res,
 	int *from = map_fields(&a, nsch, &olds);
 	if (!rebind(t, nsch->type, cols, rel->ncols, err))
 		goto out;
-	if (plan.key_retyped)
-		t->index_stale = true;
+	if (t->mirror && !reset_mirror(t, rel, knames, key_full ? 0 : nk, err))
+		goto out;
 	if (t->batch)
 		lk_batch_free(t->batch);
 	t->batch = lk_batch_new(t->schema);
@@ -1206,11 +1307,22 @@ sy_evolve_relation(sy_table *t, const pgo_relation *rel, sy_evolve_result *res,
 	t->txn_pending_rows = 0;
 	t->txn_pending_bytes = 0;
 	t->txn_prev_lsn = 0;
-	t->evolutions++;
-	lk_info("%s: schema change applied%s%s", t->qualname,
-			delta_change ? ": " : " (no Delta change)",
-			delta_change ? (const char *) cs.desc.data : "");
+	if (streaming) {
+		t->evolutions++;
+		lk_info("%s: schema change applied%s%s", t->qualname,
+				delta_change ? ": " : " (no Delta change)",
+				delta_change ? (const char *) cs.desc.data : "");
+	} else {
+		lk_debug("%s: columns updated from a skipped transaction's Relation message",
+				 t->qualname);
+	}
 	*res = SY_EVOLVE_CHANGED;
+	ok = true;
+	goto out;
+unusable:
+	lk_debug("%s: Relation message of a skipped transaction differs from the table; "
+			 "not applied", t->qualname);
+	*res = SY_EVOLVE_UNUSABLE;
 	ok = true;
 out:
 	if (held)
@@ -1222,4 +1334,86 @@ out:
 	if (!ok)
 		lk_error_add_where(err, "table \"%s\"", t->qualname);
 	return ok;
+}
+
+/* ---- opening a table whose source moved on ------------------------------------------- */
+
+/* A conversion whose Delta type is exactly t (for a column known only from
+ * the Delta schema), or NULL. */
+static const pgt_conv *
+conv_for_delta(lk_arena *a, const lk_type *t)
+{
+	uint32_t oid = 0;
+	int32_t typmod = -1;
+	switch (t->id) {
+	case LK_T_BOOLEAN: oid = PGT_OID_BOOL; break;
+	case LK_T_SHORT: oid = PGT_OID_INT2; break;
+	case LK_T_INT: oid = PGT_OID_INT4; break;
+	case LK_T_LONG: oid = PGT_OID_INT8; break;
+	case LK_T_FLOAT: oid = PGT_OID_FLOAT4; break;
+	case LK_T_DOUBLE: oid = PGT_OID_FLOAT8; break;
+	case LK_T_STRING: oid = PGT_OID_TEXT; break;
+	case LK_T_BINARY: oid = PGT_OID_BYTEA; break;
+	case LK_T_DATE: oid = PGT_OID_DATE; break;
+	case LK_T_TIMESTAMP: oid = PGT_OID_TIMESTAMPTZ; break;
+	case LK_T_TIMESTAMP_NTZ: oid = PGT_OID_TIMESTAMP; break;
+	case LK_T_DECIMAL:
+		oid = PGT_OID_NUMERIC;
+		typmod = (int32_t) (((uint32_t) t->precision << 16) | t->scale) + 4;
+		break;
+	default:
+		return NULL;
+	}
+	const pgt_conv *c = pgt_map_oid(a, oid, typmod, 0);
+	return c && lk_type_equal(c->type, t) ? c : NULL;
+}
+
+bool
+sy_evolve_open(sy_table *t, const lk_type *ds, lk_error *err)
+{
+	int n = 0;
+	sy_column *cols = lk_arena_zalloc(&t->arena, sizeof(sy_column) * (size_t) (ds->nchildren + 1));
+	for (int i = 0; i < ds->nchildren; i++) {
+		const lk_field *f = &ds->children[i];
+		bool hist = false;
+		for (int k = 0; t->mode == SY_TABLE_HISTORY && k < SY_H_COUNT; k++)
+			hist |= strcmp(f->name, sy_history_columns[k]) == 0;
+		if (hist)
+			continue;
+		const sy_column *cc = NULL;
+		for (int c = 0; c < t->ncols && !cc; c++)
+			if (strcmp(t->cols[c].name, f->name) == 0)
+				cc = &t->cols[c];
+		sy_column *nc = &cols[n++];
+		if (cc && lk_type_equal(cc->conv->type, f->type)) {
+			*nc = *cc;
+			continue;
+		}
+		nc->name = f->name;
+		nc->conv = conv_for_delta(&t->arena, f->type);
+		if (!nc->conv) {
+			lk_arena a;
+			lk_arena_init(&a, 0);
+			lk_error_set(err, LK_ERR_UNSUPPORTED,
+						 "the source column \"%s\" differs from the Delta table's %s, whose "
+						 "type lakesync cannot take as a source type", f->name,
+						 lk_type_name(&a, f->type));
+			lk_arena_free(&a);
+			return lk_error_where(err, "Delta table \"%s\"", t->uri);
+		}
+		nc->type_oid = 0;       /* learnt from the next Relation message */
+		nc->typmod = -1;
+		nc->toastable = f->type->id == LK_T_STRING || f->type->id == LK_T_BINARY;
+		nc->attnum = cc ? cc->attnum : 0;
+		nc->delta_index = -1;
+	}
+	if (n == 0) {
+		lk_error_set(err, LK_ERR_UNSUPPORTED, "the Delta table has no source columns");
+		return lk_error_where(err, "Delta table \"%s\"", t->uri);
+	}
+	if (!rebind(t, ds, cols, n, err))
+		return lk_error_add_where(err, "Delta table \"%s\"", t->uri);
+	lk_info("%s: the source's columns differ from the Delta table's: the table starts from "
+			"the Delta schema and follows the Relation messages", t->qualname);
+	return true;
 }

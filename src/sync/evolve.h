@@ -17,7 +17,9 @@
  *     (dl_evolve_schema), and in mirror mode, for an added column with a
  *     non-volatile default, every live row rewritten with the value
  *     ▼
- *   columns, Delta schema binding and batch rebuilt; held rows converted
+ *   columns, Delta schema binding and batch rebuilt; held rows converted;
+ *   mirror.c's key state set up again (its key index reopens from the
+ *   saved one and the Delta log)
  *
  * What each change does (DESIGN §3):
  *   ADD       a nullable Delta column (history: before the _change_*
@@ -142,7 +144,7 @@ typedef struct sy_evolve_plan {
 	int *dropped;               /* old columns gone, ascending */
 	bool changed;               /* anything differs from the old columns */
 	bool key_retyped;           /* a key column widened (mirror: the key
-								 * index must be rebuilt) */
+								 * index is rebuilt) */
 } sy_evolve_plan;
 
 /* Plan the change from old[0..nold) to the Relation columns nw[0..nnew),
@@ -176,6 +178,17 @@ typedef enum sy_evolve_result {
  * transactions may have been. */
 bool sy_evolve_relation(sy_table *t, const pgo_relation *rel,
 						sy_evolve_result *res, lk_error *err);
+
+/* For sy_table_open, when the source columns (from the catalog, which may
+ * be ahead of the stream) do not bind to the Delta schema ds: take the
+ * table's columns from ds instead (every Delta column but the history
+ * columns; a source column of the same name and Delta type keeps its
+ * description, the others get their type from the next Relation message,
+ * as if it were a change: equal Delta type or a widening).  The Relation
+ * messages then bring the table up to date as the stream replays the
+ * changes.  Fails (LK_ERR_UNSUPPORTED) for a Delta type no Postgres type
+ * maps to. */
+bool sy_evolve_open(sy_table *t, const lk_type *ds, lk_error *err);
 
 /* Rewrite every live row of snapshot `old` into commit c (which already
  * carries the new metaData): new column i comes from old column src[i]

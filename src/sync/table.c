@@ -30,6 +30,7 @@
 
 #include "common/log.h"
 #include "delta/schema.h"
+#include "sync/evolve.h"
 #include "sync/mirror.h"
 
 const char *const sy_history_columns[SY_H_COUNT] = {
@@ -554,6 +555,9 @@ bind_schema(sy_table *t, const lk_type *ds, lk_error *err)
 bool
 sy_table_open(sy_table *t, lk_error *err)
 {
+	/* the key (mirror: refused without one, before anything is created) */
+	if (!sy_mirror_check(t, err))
+		return false;
 	if (!t->store_open) {
 		if (!st_store_open(&t->store, t->uri, 0, err))
 			return false;
@@ -622,7 +626,7 @@ sy_table_open(sy_table *t, lk_error *err)
 	t->state = t->version < 0 ? SY_SNAPSHOT : SY_CATCHUP;
 	if (!t->batch)
 		t->batch = lk_batch_new(t->schema);
-	return sy_mirror_check(t, err);
+	return true;
 }
 
 /* ---- rows ------------------------------------------------------------------ */
@@ -727,6 +731,26 @@ sy_table_append_values(const sy_table *t, lk_batch *b, const char *change_type,
 bool
 sy_table_set_relation(sy_table *t, const pgo_relation *rel, lk_error *err)
 {
+	/* a schema change (sync/evolve.h) */
+	sy_evolve_result evr;
+	if (!sy_evolve_relation(t, rel, &evr, err))
+		return false;
+	if (evr == SY_EVOLVE_UNUSABLE) {
+		/* a skipped transaction's Relation that does not fit: a change
+		 * decoded with it fails the table (tuple/Relation column counts) */
+		free(t->rel_col);
+		free(t->rel_key);
+		t->rel_col = NULL;
+		t->rel_key = NULL;
+		t->rel_ncols = -1;
+		t->has_rel = true;
+		return true;
+	}
+	if (evr == SY_EVOLVE_CHANGED) {
+		/* the cache is laid out by the old columns */
+		toast_free(t->toast);
+		t->toast = NULL;
+	}
 	int *map = lk_xmalloc(sizeof(int) * (size_t) (rel->ncols + 1));
 	bool *key = lk_xcalloc((size_t) rel->ncols + 1, sizeof(bool));
 	for (int j = 0; j < rel->ncols; j++) {

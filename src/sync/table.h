@@ -202,10 +202,6 @@ typedef struct sy_table {
 	/* schema evolution (sync/evolve.h) */
 	const char *source_dsn;     /* libpq DSN for catalog look-ups (attnums,
 								 * defaults of added columns); NULL: none */
-	bool index_stale;           /* mirror: an evolution rewrote the data
-								 * files or widened a key column: the key
-								 * index must be rebuilt before the next
-								 * change is applied */
 	int64_t evolutions;         /* schema changes applied, this run */
 } sy_table;
 
