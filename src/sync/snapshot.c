@@ -516,10 +516,18 @@ snapshot_table(sy_table *t, pgc_conn **conns, int jobs, const sy_snapshot_opts *
 	pgcopy_format format;
 	bool *as_text;
 	choose_format(t, &format, &as_text);
+	int ntext = 0;
+	for (int i = 0; i < t->ncols; i++)
+		ntext += as_text[i];
 	bool planned = sy_snapshot_plan_init(&sh.plan, t, format, as_text, err);
 	free(as_text);
 	if (!planned)
 		return false;
+	char lsn[20];
+	lk_info("snapshot of %s at lsn %s on %d connection%s, %s copy (%d of %d columns "
+			"as text)", t->qualname, pgo_lsn_format(o->lsn, lsn), jobs, jobs > 1 ? "s" : "",
+			format == PGCOPY_BINARY ? "binary" : "text",
+			format == PGCOPY_BINARY ? ntext : t->ncols, t->ncols);
 	int parts = snapshot_parts(sh.blocks, jobs);
 	sh.ranges = lk_xmalloc(sizeof(pgcopy_range) * (size_t) parts);
 	sh.nranges = pgcopy_split(sh.blocks, parts, sh.ranges);
@@ -722,9 +730,6 @@ sy_snapshot_run(sy_table **tables, int n, const sy_snapshot_opts *o, lk_error *e
 		}
 		if (tables[i]->state != SY_SNAPSHOT)
 			continue;
-		char lsn[20];
-		lk_info("snapshot of %s at lsn %s on %d connection%s", tables[i]->qualname,
-				pgo_lsn_format(o->lsn, lsn), jobs, jobs > 1 ? "s" : "");
 		ok = snapshot_table(tables[i], conns, jobs, o, &dirty, err);
 	}
 	for (int k = 0; k < jobs; k++) {
