@@ -151,11 +151,16 @@ attempt_pipeline(worker *w, lk_error *err)
 	sy_capture_options o;
 	sy_capture_options_init(&o);
 	const char **tables = lk_xcalloc((size_t) pl->ntables + 1, sizeof(char *));
-	for (int i = 0; i < pl->ntables; i++)
+	sy_table_mode *modes = lk_xcalloc((size_t) pl->ntables + 1, sizeof(sy_table_mode));
+	for (int i = 0; i < pl->ntables; i++) {
 		tables[i] = pl->tables[i].name;
+		if (!sy_table_mode_parse(pl->tables[i].mode, &modes[i]))
+			modes[i] = SY_TABLE_HISTORY;    /* the config parser allows no other */
+	}
 	o.source = pl->source;
 	o.target = pl->target;
 	o.tables = tables;
+	o.modes = modes;
 	o.ntables = pl->ntables;
 	o.pipeline = pl->name;
 	o.until_caught_up = false;
@@ -174,6 +179,7 @@ attempt_pipeline(worker *w, lk_error *err)
 	sy_capture_result res;
 	bool ok = sy_capture_run(&o, &res, err);
 	free(tables);
+	free(modes);
 	pthread_mutex_lock(&w->rc->mu);
 	w->rc->status.entries[w->index].rows += res.rows_committed;
 	w->rc->dirty = true;
@@ -305,11 +311,6 @@ check_supported(const sy_config_file *cf, lk_error *err)
 		const sy_config_pipeline *pl = &cf->pipelines[i];
 		for (int j = 0; j < pl->ntables; j++) {
 			const sy_config_table *t = &pl->tables[j];
-			if (strcmp(t->mode, "history") != 0) {
-				lk_error_set(err, LK_ERR_UNSUPPORTED, "table %s of pipeline \"%s\": mode %s is "
-							 "not supported yet (history is)", t->name, pl->name, t->mode);
-				return lk_error_where(err, "file \"%s\", line %d", cf->path, t->line);
-			}
 			if (t->location) {
 				sy_config_table dflt = *t;
 				dflt.location = NULL;

@@ -1,11 +1,11 @@
 /*
  * cli_sync.c — `lakesync sync`: Lakehouse Sync, Postgres → Delta (DESIGN §3,
- * §7), history mode.  The work is sync/capture.c; this file parses the
- * command line, installs the signal handlers and maps the outcome to the
- * named exit codes of cli.h.
+ * §7), history or mirror mode.  The work is sync/capture.c; this file
+ * parses the command line, installs the signal handlers and maps the
+ * outcome to the named exit codes of cli.h.
  *
  *   lakesync sync --source DSN --target URI --table SCHEMA.TABLE [--table …]
- *                 [--mode history] [--pipeline NAME] [--until-caught-up]
+ *                 [--mode history|mirror] [--pipeline NAME] [--until-caught-up]
  *                 [--jobs N] [--flush-bytes N] [--flush-interval-ms N]
  *   lakesync sync --source DSN [--pipeline NAME] --drop
  *
@@ -27,23 +27,29 @@
 
 static const char sync_help[] =
 	"usage: lakesync sync --source DSN --target URI --table SCHEMA.TABLE [--table ...]\n"
-	"                     [--mode history] [--pipeline NAME] [--until-caught-up]\n"
+	"                     [--mode history|mirror] [--pipeline NAME] [--until-caught-up]\n"
 	"                     [--jobs N] [--flush-bytes N] [--flush-interval-ms N]\n"
+	"                     [--index-memory N]\n"
 	"       lakesync sync --source DSN [--pipeline NAME] --drop\n"
 	"\n"
-	"Lakehouse Sync: keeps Delta history tables of PostgreSQL tables, from\n"
-	"logical replication (pgoutput).  Each table becomes\n"
+	"Lakehouse Sync: keeps Delta tables of PostgreSQL tables, from logical\n"
+	"replication (pgoutput).  In history mode (the default) each table becomes\n"
 	"<target>/<schema>/<table>_history: the source columns plus _change_type,\n"
-	"_commit_lsn, _change_seq, _commit_timestamp and _xid.  The first run takes a\n"
-	"snapshot of every table, then streams its changes; a later run resumes\n"
-	"where the Delta tables are (exactly once).\n"
+	"_commit_lsn, _change_seq, _commit_timestamp and _xid.  In mirror mode it\n"
+	"becomes <target>/<schema>/<table>, equal to the source table: updates and\n"
+	"deletes mark old rows with deletion vectors (found through a key index under\n"
+	"<target>/_lakesync/<pipeline>/index), and Change Data Feed is on.  The first\n"
+	"run takes a snapshot of every table, then streams its changes; a later run\n"
+	"resumes where the Delta tables are (exactly once).\n"
 	"\n"
 	"options:\n"
 	"  --source DSN            libpq connection string (URI or key=value; PG*\n"
 	"                          variables and .pgpass apply)\n"
 	"  --target URI            the lakehouse root: a directory or file:///path\n"
 	"  --table SCHEMA.TABLE    a table to sync (repeat for more); SQL spelling\n"
-	"  --mode history          the only mode so far (mirror: later)\n"
+	"  --mode history|mirror   history: an append-only change log (default);\n"
+	"                          mirror: a copy of the table (it needs a primary key,\n"
+	"                          a replica identity index, or REPLICA IDENTITY FULL)\n"
 	"  --pipeline NAME         names the slot and publication lakesync_NAME\n"
 	"                          (default: lakesync)\n"
 	"  --until-caught-up       stream up to the WAL position at start, commit,\n"
@@ -53,6 +59,8 @@ static const char sync_help[] =
 	"                          suffixes k, M, G)\n"
 	"  --flush-interval-ms N   ... or when its oldest pending row is N ms old\n"
 	"                          (default 1000)\n"
+	"  --index-memory N        memory of each table's key index before it spills\n"
+	"                          to disk (default 64M)\n"
 	"  --drop                  drop the pipeline's slot and publication, exit\n"
 	"\n"
 	"SIGINT/SIGTERM finish the current flush, commit what is complete and exit\n"
@@ -178,6 +186,12 @@ cli_sync_main(int argc, char **argv)
 		} else if (OPT("--flush-interval-ms")) {
 			if (v && !parse_int(v, 1, 86400000, &o.cfg.flush_interval_ms))
 				rc = usage_error("invalid --flush-interval-ms \"%s\"", v);
+		} else if (OPT("--index-memory")) {
+			int64_t im;
+			if (v && (!parse_size(v, &im) || im < (1 << 20)))
+				rc = usage_error("invalid --index-memory \"%s\" (at least 1M)", v);
+			else if (v)
+				o.cfg.index_bytes = (size_t) im;
 		} else if (argv[i][0] == '-') {
 			rc = usage_error("unknown option \"%s\"", argv[i]);
 		} else {
@@ -203,11 +217,8 @@ cli_sync_main(int argc, char **argv)
 		free(tables);
 		return rc;
 	}
-	if (!strcmp(mode, "mirror")) {
-		fprintf(stderr, "lakesync: --mode mirror is not supported yet (history is)\n");
-		free(tables);
-		return LK_EXIT_UNSUPPORTED;
-	}
+	if (!sy_table_mode_parse(mode, &o.cfg.mode))
+		o.cfg.mode = SY_TABLE_HISTORY;
 
 	lk_error err;
 	lk_error_clear(&err);

@@ -1,6 +1,7 @@
 /*
- * capture.c — a Lakehouse Sync pipeline in history mode (see capture.h;
- * the table lifecycle and the invariants are in src/sync/README.md).
+ * capture.c — a Lakehouse Sync pipeline (see capture.h; the table
+ * lifecycle and the invariants are in src/sync/README.md; what a change
+ * does to a history or a mirror table is table.c's and mirror.c's).
  *
  * Threads: the main thread does everything; a heartbeat thread only sends
  * a standby status update (the last reported positions, never further)
@@ -49,6 +50,7 @@
 #include "pg/pgoutput.h"
 #include "pg/replication.h"
 #include "storage/storage.h"
+#include "sync/mirror.h"
 #include "sync/snapshot.h"
 #include "sync/spill.h"
 
@@ -699,6 +701,29 @@ current_wal_lsn(pgc_conn *c, uint64_t *lsn, lk_error *err)
 	return true;
 }
 
+/* The columns of the REPLICA IDENTITY USING INDEX index of relid, in
+ * index order (names in arena a). */
+static bool
+identity_columns(pgc_conn *c, uint32_t relid, lk_arena *a, const char ***cols, int *n,
+				 lk_error *err)
+{
+	char sql[400];
+	snprintf(sql, sizeof(sql),
+			 "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = "
+			 "i.indrelid AND a.attnum = ANY (i.indkey) WHERE i.indrelid = %u AND "
+			 "i.indisreplident ORDER BY array_position(i.indkey::int2[], a.attnum)",
+			 relid);
+	PGresult *r = pgc_query(c, sql, err);
+	if (!r)
+		return false;
+	*n = PQntuples(r);
+	*cols = lk_arena_alloc(a, sizeof(char *) * (size_t) (*n + 1));
+	for (int i = 0; i < *n; i++)
+		(*cols)[i] = lk_arena_strdup(a, PQgetvalue(r, i, 0));
+	PQclear(r);
+	return true;
+}
+
 /* Describe and open every table (tables[] filled, n set). */
 static bool
 setup_tables(cap *c, pgc_conn *sql, lk_arena *a, lk_error *err)
@@ -725,13 +750,27 @@ setup_tables(cap *c, pgc_conn *sql, lk_arena *a, lk_error *err)
 			return false;
 		sy_table *t = lk_xcalloc(1, sizeof(*t));
 		c->tables[c->n++] = t;
-		if (!sy_table_init(t, &o->cfg, o->pipeline, o->target, &names[i], &infos[i], &def,
-						   err) ||
-			!sy_table_open(t, err))
+		sy_table_config tc = o->cfg;
+		if (o->modes)
+			tc.mode = o->modes[i];
+		if (!sy_table_init(t, &tc, o->pipeline, o->target, &names[i], &infos[i], &def, err))
 			return false;
-		if (!infos[i].has_identity)
+		if (infos[i].replident == 'i') {
+			/* the key is the replica identity index (what old tuples carry) */
+			const char **ic;
+			int nic;
+			if (!identity_columns(sql, infos[i].relid, a, &ic, &nic, err))
+				return false;
+			if (nic > 0 && !sy_mirror_set_identity(t, ic, nic, err))
+				return false;
+		}
+		if (!sy_table_open(t, err))
+			return false;
+		if (!infos[i].has_identity && t->mode == SY_TABLE_HISTORY)
 			lk_warn("table %s has no primary key or replica identity: updates and deletes "
 					"on it fail while it is published (inserts only)", t->qualname);
+		if (t->mode == SY_TABLE_MIRROR)
+			lk_info("table %s: mirror mode, Delta table %s", t->qualname, t->uri);
 		char b[20];
 		if (t->version >= 0)
 			lk_info("table %s: Delta %s at lsn %s", t->qualname, t->uri,
@@ -908,7 +947,14 @@ sy_capture_run(const sy_capture_options *o, sy_capture_result *res, lk_error *er
 				pgo_lsn_format(created.consistent_point, b));
 		for (int i = 0; i < c->n; i++) {
 			sy_table *t = c->tables[i];
-			if (t->version >= 0) {
+			if (t->version >= 0 && t->mode == SY_TABLE_MIRROR) {
+				/* a mirror from an earlier slot: its rows are replaced by
+				 * the snapshot's (every file removed in the same commit) */
+				lk_warn("table %s is mirrored up to lsn %s but the slot is new: resyncing "
+						"it (every row replaced by a new snapshot)", t->qualname,
+						pgo_lsn_format((uint64_t) t->version, b));
+				t->mirror_resync = true;
+			} else if (t->version >= 0) {
 				/* history from an earlier slot: the changes in between are
 				 * unknown, so resync (a truncate row, then the snapshot) */
 				lk_warn("table %s has history up to lsn %s but the slot is new: resyncing "

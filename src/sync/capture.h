@@ -1,7 +1,9 @@
 /*
- * capture.h — Lakehouse Sync, Postgres → Delta, history mode (DESIGN §3):
- * one pipeline = one publication + one logical slot (`lakesync_<pipeline>`,
- * pgoutput) feeding the history tables of its tables.  Prefix `sy_capture_`.
+ * capture.h — Lakehouse Sync, Postgres → Delta (DESIGN §3): one pipeline =
+ * one publication + one logical slot (`lakesync_<pipeline>`, pgoutput)
+ * feeding the Delta tables of its tables, each in history mode (an
+ * append-only change log) or mirror mode (equal to the source, deletion
+ * vectors, Change Data Feed).  Prefix `sy_capture_`.
  *
  *   sy_capture_run   setup and checks → snapshots (exported snapshot of the
  *                    new slot, or a temporary slot per run for tables that
@@ -29,11 +31,12 @@ typedef struct sy_capture_options {
 	const char *source;          /* libpq DSN */
 	const char *target;          /* lakehouse root (URI or path) */
 	const char *const *tables;   /* "schema.table" as SQL spells it */
+	const sy_table_mode *modes;  /* per table, or NULL: cfg.mode for all */
 	int ntables;
 	const char *pipeline;        /* default "lakesync" */
 	bool until_caught_up;        /* stop at the WAL position of the start */
 	int jobs;                    /* snapshot connections; 0 = number of cores */
-	sy_table_config cfg;               /* flush budgets */
+	sy_table_config cfg;         /* flush budgets, default mode */
 	bool progress_tty;           /* live progress line on stderr */
 	size_t spill_mem;            /* streamed transactions in memory; 0 = 8 MiB */
 	int status_interval_ms;      /* standby status at least this often (10000) */

@@ -870,7 +870,9 @@ sy_config_location(const sy_config_file *cf, const sy_config_pipeline *pl,
 	lk_error e;
 	char *r = NULL;
 	if (pgc_table_name_parse(t->name, &a, &tn, &e))
-		r = sy_table_location(pl->target, tn.schema, tn.name);
+		r = sy_table_location_mode(pl->target, tn.schema, tn.name,
+								   t->mode && strcmp(t->mode, "mirror") == 0
+									   ? SY_TABLE_MIRROR : SY_TABLE_HISTORY);
 	lk_arena_free(&a);
 	return r;
 }

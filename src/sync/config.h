@@ -52,7 +52,8 @@ typedef struct sy_config_table {
 	const char *name;           /* SQL spelling, as written ("public.orders") */
 	const char *mode;           /* "history" or "mirror" (pipeline's default) */
 	const char *location;       /* Delta table location; NULL = default
-								 * (<target>/<schema>/<table>_history) */
+								 * (<target>/<schema>/<table>_history, mirror:
+								 * <target>/<schema>/<table>) */
 	int line;                   /* its [pipeline.P.table.T] section, else
 								 * the `tables` line */
 } sy_config_table;
@@ -119,8 +120,9 @@ const sy_config_synced *sy_config_find_synced(const sy_config_file *cf,
 											   const char *name);
 
 /* The Delta table location of table t of pipeline pl: t->location, or
- * the engine's default <target>/<schema>/<table>_history.  NULL when the
- * table name does not parse.  malloc'd; caller frees. */
+ * the engine's default <target>/<schema>/<table>_history (mirror mode:
+ * <target>/<schema>/<table>).  NULL when the table name does not parse.
+ * malloc'd; caller frees. */
 char *sy_config_location(const sy_config_file *cf, const sy_config_pipeline *pl,
 						 const sy_config_table *t);
 

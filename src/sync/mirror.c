@@ -2022,8 +2022,8 @@ sy_mirror_discard(sy_table *t)
 bool
 sy_mirror_snapshot_prepare(sy_table *t, dl_commit *c, lk_error *err)
 {
-	if (!t->mirror_resync)
-		return true;
+	/* the snapshot is the whole table: whatever the Delta table held (a
+	 * resync under a new slot, a table another pipeline wrote) goes */
 	dl_snapshot *snap = t->snap;
 	dl_snapshot *own = NULL;
 	if (!snap || t->prev) {

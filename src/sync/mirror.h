@@ -99,8 +99,9 @@ bool sy_mirror_commit(sy_table *t, uint64_t lsn, lk_error *err);
 void sy_mirror_discard(sy_table *t);
 
 /* The snapshot's commit c of a mirror table (sy_table_finish_commit):
- * before it runs, a resync removes every file; after it, the key index is
- * rebuilt when next needed. */
+ * before it runs, every file the table had is removed (a resync, or rows
+ * another writer left); after it, the key index is rebuilt when next
+ * needed. */
 bool sy_mirror_snapshot_prepare(sy_table *t, dl_commit *c, lk_error *err);
 void sy_mirror_snapshot_done(sy_table *t);
 

@@ -12,7 +12,8 @@
 #           fails until pipeline two has created the Delta table
 #
 # Checks (status --format json, read with node):
-#   usage         bad config → exit 2 naming file and line; mirror → exit 4
+#   usage         bad config → exit 2 naming file and line; a location other than the
+#                 default (here of a mirror table) → exit 4
 #   streaming     every table streaming with rows = its snapshot count, the
 #                 synced table streaming
 #   conflict      a second run of the same file → exit 5
@@ -110,12 +111,13 @@ if grep -q "file \"$work/bad.conf\", line 1" "$work/bad.out" && grep -q 'invalid
 else
 	failed "bad-config-message ($(tr '\n' ' ' <"$work/bad.out"))"
 fi
-printf '[pipeline.x]\nsource = s\ntarget = t\ntables = a\n\n[pipeline.x.table.a]\nmode = mirror\n' >"$work/mirror.conf"
+printf '[pipeline.x]\nsource = s\ntarget = t\ntables = a\n\n[pipeline.x.table.a]\nmode = mirror\nlocation = /elsewhere\n' >"$work/mirror.conf"
 "$bin" run -c "$work/mirror.conf" >"$work/mirror.out" 2>&1
 rc=$?
-expect "mirror-unsupported-exit" "$rc" 4
-grep -q "mirror.conf\", line 6" "$work/mirror.out" && pass "mirror-unsupported-line" ||
-	failed "mirror-unsupported-line ($(tr '\n' ' ' <"$work/mirror.out"))"
+expect "location-unsupported-exit" "$rc" 4
+grep -q "mirror.conf\", line 6" "$work/mirror.out" && grep -q "t/public/a)" "$work/mirror.out" &&
+	pass "location-unsupported-line" ||
+	failed "location-unsupported-line ($(tr '\n' ' ' <"$work/mirror.out"))"
 "$bin" status -c "$work/missing.conf" >/dev/null 2>&1
 expect "status-missing-config" "$?" 1
 

@@ -30,7 +30,8 @@
 #   added      a table added to the pipeline later is snapshotted through a
 #              temporary slot (none left behind) and joins the publication
 #   lost       the walsender is terminated: lakesync reconnects and resumes
-#   cli        --help, usage errors (exit 2), --mode mirror (exit 4), --drop
+#   cli        --help, usage errors (exit 2), --mode mirror of a table without
+#              key (exit 4, nothing created), --drop
 #   resync     after --drop, a new slot under existing history: a truncate
 #              row then a snapshot; the replay still equals the table
 #
@@ -330,8 +331,9 @@ expect "cli/help" "$?/$(grep -c -- '--until-caught-up' "$work/help")" "0/2"
 expect "cli/no-source" "$?" 2
 "$bin" sync --source "$dsn" --target "$lake" --table public.types_t --jobs 0 >/dev/null 2>&1
 expect "cli/bad-jobs" "$?" 2
-"$bin" sync --source "$dsn" --target "$lake" --table public.types_t --mode mirror >/dev/null 2>&1
-expect "cli/mirror" "$?" 4
+"$bin" sync --source "$dsn" --target "$lake" --pipeline mcli --table public.nokey_t --mode mirror \
+	--until-caught-up >/dev/null 2>&1
+expect "cli/mirror-needs-key" "$?/$([ -e "$lake/public/nokey_t" ] && echo created)" "4/"
 "$bin" sync --source "$dsn" --target "$lake" --table public.nope --until-caught-up >"$work/nf" 2>&1
 expect "cli/missing-table" "$?/$(grep -q 'nope' "$work/nf" && echo named)" "1/named"
 "$bin" sync --source "$dsn" --drop >/dev/null 2>&1 && "$bin" sync --source "$dsn" --pipeline errs --drop >/dev/null 2>&1
