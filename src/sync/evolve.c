@@ -244,9 +244,9 @@ sy_evolve_type_ok(const sy_evolve_old *o, const sy_evolve_new *n, bool *widen,
 		lk_arena a;
 		lk_arena_init(&a, 0);
 		lk_error_set(err, LK_ERR_UNSUPPORTED,
-					 "column \"%s\" is %s in the Delta table but %s in the source, which "
-					 "is not a compatible widening; the table is stopped (resync it: remove "
-					 "its Delta table and run lakesync again)", n->name,
+					 "the type of column \"%s\" changed from %s (the Delta table's type) to "
+					 "%s, which is not a compatible widening; the table is stopped (resync "
+					 "it: remove its Delta table and run lakesync again)", n->name,
 					 o->delta_type ? lk_type_name(&a, o->delta_type) : "?",
 					 type_text(&a, n->type_oid, n->typmod));
 		lk_arena_free(&a);
@@ -880,6 +880,23 @@ delta_only(const sy_table *t, int i)
 	return i >= 0 && t->delta_src[i] == SRC_NONE;
 }
 
+/* A change is refused: when the current transaction has not changed the
+ * table yet, what is pending belongs to finished transactions: commit it
+ * now, so that stopping the table holds the slot at the refused
+ * transaction itself (sy_table_fail can only cut a history batch). */
+static void
+settle_before_refusal(sy_table *t)
+{
+	if (t->pending_rows == 0 || t->pending_rows != t->txn_pending_rows)
+		return;
+	lk_error e;
+	if (!sy_table_commit(t, &e)) {
+		char b[1100];
+		lk_warn("%s: could not commit the transactions before the refused schema change: "
+				"%s", t->qualname, lk_error_str(&e, b, sizeof(b)));
+	}
+}
+
 /* mirror.c's state of t is laid out by the old columns (key columns by
  * source index, key types, the key index): set it up again for the new
  * columns with the same key (names in key order; nk 0: none, or REPLICA
@@ -1017,8 +1034,10 @@ sy_evolve_relation(sy_table *t, const pgo_relation *rel, sy_evolve_result *res,
 
 	sy_evolve_plan plan;
 	if (!sy_evolve_plan_make(old, t->ncols, nw, rel->ncols, &cat, mirror, &a, &plan, err)) {
-		if (streaming)
+		if (streaming) {
+			settle_before_refusal(t);
 			goto out;
+		}
 		goto unusable;
 	}
 	/* describe_new matched by name: a renamed column keeps its conversion
@@ -1145,6 +1164,7 @@ sy_evolve_relation(sy_table *t, const pgo_relation *rel, sy_evolve_result *res,
 		if (!fresh && !dl_snapshot_open(&t->store, NULL, &fresh, err))
 			goto out;
 		if (fresh->nfiles > 0 || t->pending_rows > 0) {
+			settle_before_refusal(t);
 			lk_error_set(err, LK_ERR_UNSUPPORTED,
 						 "column \"%s\" was added with a default the catalog does not "
 						 "record as a constant (a volatile default, or the table was "
