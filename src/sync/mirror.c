@@ -1113,7 +1113,8 @@ scan_file(scan_ctx *s, const dl_layout *l, const dl_add *add, lk_error *err)
  * (_commit_lsn, _change_seq) of their statistics. */
 typedef struct hfile {
 	const dl_add *add;
-	int64_t lsn, seq;
+	int64_t lsn, seq;           /* smallest (_commit_lsn, _change_seq) */
+	int64_t max_lsn, max_seq;   /* largest */
 } hfile;
 
 static int
@@ -1133,12 +1134,18 @@ history_order(const dl_add *add, hfile *out, lk_error *err)
 	out->add = add;
 	json_t *j = add->stats ? json_loads(add->stats, 0, NULL) : NULL;
 	json_t *mn = j ? json_object_get(j, "minValues") : NULL;
+	json_t *mx = j ? json_object_get(j, "maxValues") : NULL;
 	json_t *l = mn ? json_object_get(mn, "_commit_lsn") : NULL;
 	json_t *s = mn ? json_object_get(mn, "_change_seq") : NULL;
-	bool ok = l && s && json_is_integer(l) && json_is_integer(s);
+	json_t *xl = mx ? json_object_get(mx, "_commit_lsn") : NULL;
+	json_t *xs = mx ? json_object_get(mx, "_change_seq") : NULL;
+	bool ok = l && s && json_is_integer(l) && json_is_integer(s) && xl && xs &&
+			  json_is_integer(xl) && json_is_integer(xs);
 	if (ok) {
 		out->lsn = json_integer_value(l);
 		out->seq = json_integer_value(s);
+		out->max_lsn = json_integer_value(xl);
+		out->max_seq = json_integer_value(xs);
 	}
 	json_decref(j);
 	if (!ok)
@@ -1175,6 +1182,23 @@ rebuild(sy_mirror *m, sy_pkindex *idx, const dl_snapshot *snap, lk_error *err)
 			ok = history_order(&snap->files[i].add, &hf[i], err);
 		if (ok)
 			qsort(hf, snap->nfiles, sizeof(hfile), cmp_hfile);
+		/* files must not interleave in (_commit_lsn, _change_seq), except
+		 * the snapshot's (one LSN, inserts of distinct keys) */
+		int64_t ml = INT64_MIN, ms = INT64_MIN;
+		for (size_t i = 0; ok && i < snap->nfiles; i++) {
+			const hfile *h = &hf[i];
+			bool one_lsn = h->lsn == h->max_lsn && h->lsn == ml;
+			if (!one_lsn && (h->lsn < ml || (h->lsn == ml && h->seq <= ms))) {
+				lk_error_set(err, LK_ERR_UNSUPPORTED, "history data files \"%s\" and "
+							 "earlier ones overlap in (_commit_lsn, _change_seq), so the "
+							 "latest image of a row cannot be told", h->add->path);
+				ok = false;
+			}
+			if (h->max_lsn > ml || (h->max_lsn == ml && h->max_seq > ms)) {
+				ml = h->max_lsn;
+				ms = h->max_seq;
+			}
+		}
 		for (size_t i = 0; ok && i < snap->nfiles; i++)
 			ok = scan_file(&s, &l, hf[i].add, err);
 		free(hf);
@@ -1331,7 +1355,7 @@ index_close(sy_mirror *m, bool save)
 	if (!m->idx_open)
 		return;
 	int64_t v = table_version(t);
-	if (save && !m->idx_dirty && v >= 0) {
+	if (save && !m->idx_dirty && v >= 0 && t->cfg.index_save_ms >= 0) {
 		lk_error e;
 		bool ok = m->mi ? sy_mindex_save(m->mi, v, &e)
 						: sy_pkindex_save(m->own, NULL, v, &e);
@@ -1350,7 +1374,7 @@ static void
 maybe_save(sy_mirror *m, int64_t version)
 {
 	sy_table *t = m->t;
-	if (!m->idx_open || m->idx_dirty)
+	if (!m->idx_open || m->idx_dirty || t->cfg.index_save_ms < 0)
 		return;
 	int64_t now = mono_ms();
 	if (now - m->saved_ms < t->cfg.index_save_ms)

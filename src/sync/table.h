@@ -77,7 +77,8 @@ typedef struct sy_table_config {
 	size_t index_bytes;         /* memory of a table's key index (0 = the
 								 * index's default, 64 MiB) */
 	int index_save_ms;          /* save a key index at most this often
-								 * (60000; it is also saved at a clean stop) */
+								 * (60000; it is also saved at a clean stop;
+								 * < 0: never, as after a crash) */
 } sy_table_config;
 
 void sy_table_config_init(sy_table_config *c);

@@ -855,6 +855,69 @@ Test(symirror, restart_saved_and_rebuilt_index_and_discard)
 	sy_table_free(&t);
 }
 
+Test(symirror, saved_index_caught_up_from_the_log)
+{
+	/* run 1 saves its index; run 2 never saves (as if killed); run 3 opens
+	 * the index of run 1 and catches up with run 2's commits */
+	sy_table t;
+	lk_error err;
+	sy_table_config cfg;
+	sy_table_config_init(&cfg);
+	open_m(&t, &cfg);
+	snapshot(&t, 0x1000, snap3, 3);
+	cr_assert(sy_table_set_relation(&t, relation('d', true), &err));
+	sy_txn tx = begin(&t, 0x2000);
+	ins(&t, &tx, "4", "four", NULL, NULL);
+	commit(&t);
+	sy_table_free(&t);
+
+	cfg.index_save_ms = -1;
+	cfg.batch_bytes = 1;        /* several files per commit */
+	open_m(&t, &cfg);
+	cr_assert(sy_table_set_relation(&t, relation('d', true), &err));
+	tx = begin(&t, 0x3000);
+	upd(&t, &tx, "4", "vier", NULL, NULL);
+	ins(&t, &tx, "5", "five", NULL, NULL);
+	ins(&t, &tx, "6", "six", NULL, NULL);
+	del(&t, &tx, "6");
+	updk(&t, &tx, "1", "11", "elf", NULL, NULL);
+	del(&t, &tx, "2");
+	commit(&t);
+	tx = begin(&t, 0x3100);
+	upd(&t, &tx, "5", "fuenf", NULL, NULL);
+	commit(&t);
+	sy_table_free(&t);
+
+	sy_table_config_init(&cfg);
+	open_m(&t, &cfg);
+	cr_assert(sy_table_set_relation(&t, relation('d', true), &err));
+	tx = begin(&t, 0x4000);
+	upd(&t, &tx, "11", "onze", NULL, NULL);
+	upd(&t, &tx, "5", "cinq", NULL, NULL);
+	upd(&t, &tx, "4", "quatre", NULL, NULL);
+	del(&t, &tx, "3");
+	ins(&t, &tx, "2", "deux", NULL, NULL);
+	ins(&t, &tx, "6", "six", NULL, NULL);
+	commit(&t);
+	char *d = dump();
+	cr_assert_str_eq(d, "11 onze - -\n2 deux - -\n4 quatre - -\n5 cinq - -\n6 six - -\n");
+	free(d);
+	int64_t v = latest(NULL);
+	d = changes(v, v);
+	cr_assert_str_eq(d,
+					 "v5 delete 3 three #3x -\n"
+					 "v5 insert 2 deux - -\n"
+					 "v5 insert 6 six - -\n"
+					 "v5 update_postimage 11 onze - -\n"
+					 "v5 update_postimage 4 quatre - -\n"
+					 "v5 update_postimage 5 cinq - -\n"
+					 "v5 update_preimage 11 elf - -\n"
+					 "v5 update_preimage 4 vier - -\n"
+					 "v5 update_preimage 5 fuenf - -\n");
+	free(d);
+	sy_table_free(&t);
+}
+
 Test(symirror, resync_snapshot_replaces_every_row)
 {
 	sy_table t;
