@@ -29,7 +29,7 @@ static const char sync_help[] =
 	"usage: lakesync sync --source DSN --target URI --table SCHEMA.TABLE [--table ...]\n"
 	"                     [--mode history|mirror] [--pipeline NAME] [--until-caught-up]\n"
 	"                     [--jobs N] [--flush-bytes N] [--flush-interval-ms N]\n"
-	"                     [--index-memory N]\n"
+	"                     [--index-memory N] [--no-maintenance]\n"
 	"       lakesync sync --source DSN [--pipeline NAME] --drop\n"
 	"\n"
 	"Lakehouse Sync: keeps Delta tables of PostgreSQL tables, from logical\n"
@@ -61,6 +61,8 @@ static const char sync_help[] =
 	"                          (default 1000)\n"
 	"  --index-memory N        memory of each table's key index before it spills\n"
 	"                          to disk (default 64M)\n"
+	"  --no-maintenance        no background compaction of small files,\n"
+	"                          checkpoints or vacuum (on by default)\n"
 	"  --drop                  drop the pipeline's slot and publication, exit\n"
 	"\n"
 	"SIGINT/SIGTERM finish the current flush, commit what is complete and exit\n"
@@ -163,6 +165,10 @@ cli_sync_main(int argc, char **argv)
 			drop = true;
 			continue;
 		}
+		if (!strcmp(argv[i], "--no-maintenance")) {
+			o.no_maintenance = true;
+			continue;
+		}
 #define OPT(name)                                                       \
 	((m = cli_opt_value(argc, argv, &i, name, &v)) < 0                      \
 		 ? (rc = usage_error("%s needs a value", name), true)           \
@@ -237,6 +243,17 @@ cli_sync_main(int argc, char **argv)
 	int64_t smv;
 	if (sm && parse_size(sm, &smv))
 		o.spill_mem = (size_t) smv;
+	/* tuning knobs (tests): how soon the maintenance worker compacts */
+	sy_maint_options mo;
+	sy_maint_options_init(&mo);
+	const char *ci = getenv("LAKESYNC_COMPACT_INTERVAL_MS");
+	const char *cm = getenv("LAKESYNC_COMPACT_MIN_FILES");
+	int civ, cmv;
+	if (ci && parse_int(ci, 1, 86400000, &civ))
+		mo.compact_interval_ms = civ;
+	if (cm && parse_int(cm, 2, 1000000, &cmv))
+		mo.min_files = cmv;
+	o.maint = &mo;
 	o.tables = tables;
 	o.ntables = ntables;
 	o.progress_tty = isatty(STDERR_FILENO) == 1;

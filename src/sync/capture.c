@@ -140,6 +140,11 @@ typedef struct cap {
 	int64_t last_log_ms;
 	int64_t last_poke_ms;
 	char last_sqlstate[6];      /* of a failed START_REPLICATION */
+
+	sy_maint *maint;            /* the maintenance worker, or NULL */
+	int *maint_id;              /* per table: its id there, -1 none */
+	sy_maint_result **maint_res;/* per table: a compaction waiting for a
+								 * commit boundary */
 } cap;
 
 static sy_table *
@@ -162,6 +167,13 @@ fail_table(cap *c, sy_table *t, const lk_error *e, uint64_t lsn)
 	char buf[1100];
 	lk_err("table %s stopped: %s", t->qualname, lk_error_str(e, buf, sizeof(buf)));
 	sy_table_fail(t, e, lsn);
+	for (int i = 0; c->maint && i < c->n; i++)
+		if (c->tables[i] == t && c->maint_id[i] >= 0) {
+			if (c->maint_res[i])
+				sy_maint_done(c->maint, c->maint_res[i]);
+			c->maint_res[i] = NULL;
+			sy_maint_disable_table(c->maint, c->maint_id[i]);
+		}
 	c->res->tables_failed++;
 	if (c->res->table_error.code == LK_OK)
 		c->res->table_error = *e;
@@ -300,7 +312,125 @@ commit_due(cap *c, bool all, bool drained)
 			usleep((useconds_t) test_flush_delay_ms * 1000);
 		if (!sy_table_commit(t, &e))
 			fail_table(c, t, &e, lsn);
+		else if (c->maint && c->maint_id[i] >= 0 && t->prev)
+			sy_maint_note_commit(c->maint, c->maint_id[i], dl_commit_version(t->prev));
 	}
+}
+
+/* ---- maintenance (sync/maint.h) ------------------------------------------- */
+
+/* Start the worker and register every table (a failure only warns: the
+ * pipeline runs without maintenance). */
+static void
+maint_start(cap *c)
+{
+	if (c->o->no_maintenance)
+		return;
+	sy_maint_options mo;
+	if (c->o->maint)
+		mo = *c->o->maint;
+	else
+		sy_maint_options_init(&mo);
+	lk_error e;
+	c->maint = sy_maint_start(&mo, &e);
+	if (!c->maint) {
+		lk_warn("table maintenance is off: %s", e.msg);
+		return;
+	}
+	c->maint_id = lk_xcalloc((size_t) c->n + 1, sizeof(int));
+	c->maint_res = lk_xcalloc((size_t) c->n + 1, sizeof(sy_maint_result *));
+	for (int i = 0; i < c->n; i++) {
+		sy_table *t = c->tables[i];
+		c->maint_id[i] = -1;
+		if (t->state == SY_ERROR)
+			continue;
+		int *keys = lk_xcalloc((size_t) t->ncols + 1, sizeof(int));
+		int nk = sy_mirror_key_indexes(t, keys);
+		bool toast = false;
+		for (int k = 0; k < t->ncols; k++)
+			toast |= t->cols[k].toastable;
+		/* the capture thread applies compactions of the tables it keeps
+		 * an index of (mirror; history with a TOAST index possible) */
+		bool applies = t->mode == SY_TABLE_MIRROR || (nk > 0 && toast);
+		sy_maint_table mt = {
+			.uri = t->uri,
+			.name = t->qualname,
+			.capture_applies = applies,
+			.key_cols = applies ? keys : NULL,
+			.nkey_cols = applies ? nk : 0,
+		};
+		c->maint_id[i] = sy_maint_add_table(c->maint, &mt, &e);
+		free(keys);
+		if (c->maint_id[i] < 0)
+			lk_warn("table %s: no maintenance: %s", t->qualname, e.msg);
+		else
+			t->no_auto_checkpoint = mo.checkpoints;
+	}
+}
+
+/* At a transaction boundary: apply the compactions the worker finished to
+ * the tables with nothing pending. */
+static void
+maint_apply(cap *c)
+{
+	for (int i = 0; c->maint && i < c->n; i++) {
+		sy_table *t = c->tables[i];
+		int id = c->maint_id[i];
+		if (id < 0 || t->state == SY_ERROR)
+			continue;
+		if (!c->maint_res[i])
+			c->maint_res[i] = sy_maint_poll(c->maint, id);
+		if (!c->maint_res[i] || t->pending_rows > 0)
+			continue;
+		sy_maint_hooks h;
+		sy_mirror_maint_hooks(t, &h);
+		dl_commit_options co;
+		dl_commit_options_init(&co);
+		co.auto_checkpoint = !t->no_auto_checkpoint;
+		dl_commit *out = NULL;
+		sy_maint_applied ar;
+		memset(&ar, 0, sizeof(ar));
+		lk_error e;
+		lk_error_clear(&e);
+		bool ok = sy_maint_apply(c->maint_res[i], t->prev, t->prev ? NULL : t->snap, &h, &co,
+								 &out, &ar, &e);
+		if (out) {
+			sy_table_adopt_commit(t, out);
+			sy_maint_note_commit(c->maint, id, ar.version);
+		}
+		sy_maint_done(c->maint, c->maint_res[i]);
+		c->maint_res[i] = NULL;
+		if (!ok && out) {
+			lk_warn("%s: compaction committed but the key index could not follow (%s): "
+					"it is reopened from the table", t->qualname, e.msg);
+			sy_mirror_index_lost(t);
+		} else if (!ok && ar.unknown) {
+			lk_error_add_where(&e, "compaction of \"%s\"", t->uri);
+			fail_table(c, t, &e, t->version >= 0 ? (uint64_t) t->version + 1 : 0);
+		} else if (!ok) {
+			lk_warn("%s: compaction not applied: %s", t->qualname, e.msg);
+		} else if (ar.version >= 0) {
+			lk_info("%s: compacted %" PRId64 " files into %" PRId64 " (Delta version %" PRId64
+					", %" PRId64 " rows moved, %.0f ms)", t->qualname, ar.files_removed,
+					ar.files_added, ar.version, ar.rows_moved, ar.ms);
+		}
+	}
+}
+
+static void
+maint_stop(cap *c)
+{
+	if (!c->maint)
+		return;
+	for (int i = 0; i < c->n; i++)
+		if (c->maint_res[i])
+			sy_maint_done(c->maint, c->maint_res[i]);
+	sy_maint_stop(c->maint);
+	c->maint = NULL;
+	free(c->maint_id);
+	free(c->maint_res);
+	c->maint_id = NULL;
+	c->maint_res = NULL;
 }
 
 /* Some table would commit if the stream were drained. */
@@ -595,6 +725,7 @@ stream_loop(cap *c, bool *lost, lk_error *err)
 		}
 		if (!c->in_txn) {
 			commit_due(c, false, r == PGR_TIMEOUT);
+			maint_apply(c);
 			if (!send_feedback(c, false, err)) {
 				*lost = true;
 				return false;
@@ -987,7 +1118,8 @@ sy_capture_run(const sy_capture_options *o, sy_capture_result *res, lk_error *er
 		goto out;
 	}
 
-	/* stream */
+	/* stream (with the maintenance worker) */
+	maint_start(c);
 	if (pthread_create(&c->hb, NULL, heartbeat_main, c) == 0)
 		c->hb_started = true;
 	int64_t retry_started = 0;
@@ -1066,6 +1198,7 @@ out:
 	}
 	if (c->rconn || c->stream)
 		stream_close(c);
+	maint_stop(c);
 	for (int i = 0; i < c->n; i++) {
 		sy_table *t = c->tables[i];
 		res->rows_committed += t->rows_committed;

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "common/error.h"
+#include "sync/maint.h"
 #include "sync/table.h"
 
 typedef struct sy_capture_options {
@@ -43,6 +44,8 @@ typedef struct sy_capture_options {
 	int max_retry_ms;            /* give up reconnecting after this long
 								  * (0: never with a continuous run, 60 s with
 								  * until_caught_up) */
+	bool no_maintenance;         /* no compaction/checkpoint/vacuum worker */
+	const sy_maint_options *maint;  /* its options; NULL = defaults */
 } sy_capture_options;
 
 void sy_capture_options_init(sy_capture_options *o);

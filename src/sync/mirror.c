@@ -51,6 +51,7 @@
 #include "common/log.h"
 #include "delta/dv.h"
 #include "delta/writer.h"
+#include "sync/maint.h"
 #include "sync/mindex.h"
 #include "sync/pkindex.h"
 
@@ -2249,4 +2250,110 @@ sy_mirror_history_discard(sy_table *t)
 	bm_clear(&m->bm);
 	if (m->idx_open && m->idx_dirty)
 		index_close(m, false);
+}
+
+/* ---- maintenance --------------------------------------------------------------- */
+
+int
+sy_mirror_key_indexes(const sy_table *t, int *out)
+{
+	const sy_mirror *m = t->mirror;
+	if (!m || !m->checked || m->nkey == 0)
+		return 0;
+	for (int k = 0; k < m->nkey; k++)
+		out[k] = t->cols[m->key_src[k]].delta_index;
+	return m->nkey;
+}
+
+static const dl_add *
+hook_current_file(void *ctx, const char *path)
+{
+	sy_table *t = ctx;
+	fent *e = fmap_get(t->mirror, path);
+	return e ? &e->add : NULL;
+}
+
+static bool
+hook_file_added(void *ctx, const dl_add *add, lk_error *err)
+{
+	sy_table *t = ctx;
+	sy_mirror *m = t->mirror;
+	if (t->mode == SY_TABLE_MIRROR && m->files_loaded)
+		return fmap_put(m, add, err);
+	return true;
+}
+
+/* The entry of key (bytes as sy_pkindex_key_from_row gives them) moves
+ * from (src_path, src_row) to (out_path, out_row) when it is still there
+ * (whole-row keys: the ordinal that points there). */
+static bool
+hook_row_moved(void *ctx, const void *key, size_t len, const char *src_path,
+			   uint64_t src_row, const char *out_path, uint64_t out_row, lk_error *err)
+{
+	sy_table *t = ctx;
+	sy_mirror *m = t->mirror;
+	if (!m->idx_open)
+		return true;
+	sy_pkindex *idx = idx_of(m);
+	lk_buf_reset(&m->key);
+	lk_buf_append(&m->key, key, len);
+	key_finish(m, &m->key);
+	size_t base = m->key.len;
+	for (uint64_t o = 0;; o++) {
+		if (m->full) {
+			m->key.len = base;
+			lk_buf_append_uvarint(&m->key, o);
+		}
+		bool found;
+		sy_pkindex_loc pl;
+		LK_FORWARD(sy_pkindex_get(idx, m->key.data, m->key.len, &found, &pl, err));
+		if (!found)
+			return true;
+		if (pl.row == src_row && pl.path && strcmp(pl.path, src_path) == 0) {
+			uint32_t fid;
+			LK_FORWARD(sy_pkindex_file_id(idx, out_path, &fid, err));
+			return sy_pkindex_put(idx, m->key.data, m->key.len, fid, out_row, err);
+		}
+		if (!m->full)
+			return true;
+	}
+}
+
+static bool
+hook_file_removed(void *ctx, const dl_add *removed, lk_error *err)
+{
+	sy_table *t = ctx;
+	sy_mirror *m = t->mirror;
+	if (t->mode == SY_TABLE_MIRROR && m->files_loaded)
+		fmap_del(m, removed->path);
+	if (m->idx_open) {
+		uint32_t fid;
+		sy_pkindex *idx = idx_of(m);
+		LK_FORWARD(sy_pkindex_file_id(idx, removed->path, &fid, err));
+		LK_FORWARD(sy_pkindex_remove_file(idx, fid, err));
+	}
+	return true;
+}
+
+void
+sy_mirror_maint_hooks(sy_table *t, sy_maint_hooks *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->ctx = t;
+	sy_mirror *m = t->mirror;
+	h->current_file = t->mode == SY_TABLE_MIRROR && m && m->files_loaded ? hook_current_file
+																		  : NULL;
+	h->file_added = hook_file_added;
+	h->row_moved = hook_row_moved;
+	h->file_removed = hook_file_removed;
+}
+
+void
+sy_mirror_index_lost(sy_table *t)
+{
+	sy_mirror *m = t->mirror;
+	if (!m)
+		return;
+	index_close(m, false);
+	fmap_clear(m);
 }

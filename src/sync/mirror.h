@@ -42,6 +42,7 @@
 #include "pg/conn.h"
 #include "sync/table.h"
 
+struct sy_maint_hooks;
 typedef struct sy_mirror sy_mirror;
 
 /* A decoded tuple: per source column its text value, whether it is an
@@ -141,5 +142,19 @@ bool sy_mirror_history_indexed(const sy_table *t);
 /* History: the commit of the open files succeeded (version) / failed. */
 void sy_mirror_history_committed(sy_table *t, int64_t version);
 void sy_mirror_history_discard(sy_table *t);
+
+/* ---- maintenance (sync/maint.h) ------------------------------------------ */
+
+/* Logical indexes of the key columns (mirror, or the history index's key)
+ * into out[] (room for t->ncols); 0 when the table has no key index. */
+int sy_mirror_key_indexes(const sy_table *t, int *out);
+
+/* The index hooks of sy_maint_apply for t (ctx = t): the committed-file
+ * map and the key index follow a compaction. */
+void sy_mirror_maint_hooks(sy_table *t, struct sy_maint_hooks *h);
+
+/* A hook failed after an OPTIMIZE commit: the index is closed unsaved and
+ * reopened from the Delta log when next needed. */
+void sy_mirror_index_lost(sy_table *t);
 
 #endif

@@ -1224,6 +1224,16 @@ sy_table_write_options(const sy_table *t, dl_write_options *o)
 	o->row_group_rows = t->cfg.row_group_rows;
 }
 
+void
+sy_table_adopt_commit(sy_table *t, dl_commit *c)
+{
+	dl_commit_free(t->prev);
+	t->prev = c;
+	dl_snapshot_free(t->snap);
+	t->snap = NULL;
+	t->commits++;
+}
+
 /* c committed: it becomes the chain's head. */
 static void
 chain(sy_table *t, dl_commit *c, int64_t version)
@@ -1243,8 +1253,11 @@ sy_table_finish_commit(sy_table *t, dl_commit *c, int64_t version, lk_error *err
 	 * here too, from sy_mirror_commit) */
 	bool mirror = t->mode == SY_TABLE_MIRROR && t->state == SY_SNAPSHOT;
 	dl_commit_set_param(c, "mode", "\"Append\"");
+	dl_commit_options co;
+	dl_commit_options_init(&co);
+	co.auto_checkpoint = !t->no_auto_checkpoint;
 	if ((mirror && !sy_mirror_snapshot_prepare(t, c, err)) ||
-		!dl_commit_set_txn(c, t->app_id, version, err) || !dl_commit_run(c, NULL, err)) {
+		!dl_commit_set_txn(c, t->app_id, version, err) || !dl_commit_run(c, &co, err)) {
 		dl_commit_free(c);
 		return lk_error_add_where(err, "Delta table \"%s\"", t->uri);
 	}

@@ -194,6 +194,8 @@ typedef struct sy_table {
 	bool mirror_no_key;         /* mirror without a usable key (refused at
 								 * open) */
 	int64_t rows_deleted;       /* mirror: rows marked deleted, this run */
+	bool no_auto_checkpoint;    /* checkpoints are written by the
+								 * maintenance worker (sync/maint.h) */
 
 	/* counters */
 	int64_t rows_committed;
@@ -326,6 +328,10 @@ dl_commit *sy_table_begin_commit(sy_table *t);
 
 /* Write options for the table's data files. */
 void sy_table_write_options(const sy_table *t, dl_write_options *o);
+
+/* A commit of the table made elsewhere (a maintenance OPTIMIZE, without
+ * txn) becomes the head of its chain; the txn version stays.  Takes c. */
+void sy_table_adopt_commit(sy_table *t, dl_commit *c);
 
 /* Run commit c (built by the snapshot) with txn version `version`; on
  * success it becomes the table's last commit (c is owned by the table

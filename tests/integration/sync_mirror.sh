@@ -20,6 +20,9 @@
 #   restart    a new run (empty caches, saved key index) updates rows of the
 #              snapshot without touching their TOASTed text
 #   rebuild    the key index directory removed: rebuilt, same result
+#   compact    a continuous run with compaction every 300 ms: a trickle of
+#              small commits is compacted, later changes still find their
+#              rows (the index followed), equal after a SIGTERM and a rerun
 #   truncate   TRUNCATE then inserts: only the new rows remain
 #   nokey      a table with neither key nor REPLICA IDENTITY FULL is refused
 #              (exit 4, actionable message, nothing created)
@@ -186,6 +189,39 @@ if run_sync rebuild; then pass "rebuild/run"; else failed "rebuild/run (exit $?)
 compare "rebuild/m_pk" m_pk
 compare "rebuild/m_full" m_full
 compare "rebuild/m_ident" m_ident
+
+# ---- compaction in the daemon: the index follows the rows -------------------------------------
+lk_psql -c "INSERT INTO m_pk SELECT g, 'c' || g, g, NULL, NULL FROM generate_series(20001, 20400) g" ||
+	failed "compact/sql"
+run_sync compact0 || failed "compact/prepare"
+files_before=$("$bin" delta scan "$lake/public/m_pk" --format csv >/dev/null 2>&1; ls "$lake/public/m_pk" | grep -c '^part-.*\.parquet$')
+LAKESYNC_COMPACT_INTERVAL_MS=300 LAKESYNC_COMPACT_MIN_FILES=2 "$bin" sync --source "$dsn" \
+	--target "$lake" --table public.m_pk --table public.m_full --table public.m_ident --mode mirror \
+	--flush-interval-ms 50 >"$work/compact.log" 2>&1 &
+cpid=$!
+for k in $(seq 1 40); do
+	lk_psql -c "UPDATE m_pk SET n = n + 1 WHERE id = 20000 + $k * 7" \
+		-c "INSERT INTO m_pk VALUES (30000 + $k, 'trickle', $k, NULL, NULL)" \
+		-c "DELETE FROM m_pk WHERE id = 20000 + $k * 3" >/dev/null || failed "compact/trickle"
+	sleep 0.1
+done
+for _ in $(seq 1 100); do
+	grep -q 'compacted [0-9]* files' "$work/compact.log" && break
+	sleep 0.2
+done
+# changes after the compaction find their rows through the moved entries
+lk_psql -c "UPDATE m_pk SET v = 'after compaction' WHERE id > 20000" -c "DELETE FROM m_pk WHERE id % 13 = 0" >/dev/null
+for _ in $(seq 1 100); do
+	"$bin" delta scan "$lake/public/m_pk" --format csv 2>/dev/null | grep -q 'after compaction' && break
+	sleep 0.2
+done
+sleep 1
+kill -TERM "$cpid"
+wait "$cpid"
+expect "compact/exit" "$?/$(grep -c 'compacted [0-9]* files' "$work/compact.log" | sed 's/^[1-9][0-9]*$/some/')" "0/some"
+compare "compact/m_pk" m_pk
+run_sync compact2 || failed "compact/rerun"
+compare "compact/m_pk-rerun" m_pk
 
 # ---- truncate ----------------------------------------------------------------------------
 lk_psql <<'SQL' || failed "truncate/sql"
