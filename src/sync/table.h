@@ -1,6 +1,9 @@
 /*
- * table.h — one synced table of a Lakehouse Sync pipeline in history mode
- * (DESIGN §3), prefix `sy_table_`.
+ * table.h — one synced table of a Lakehouse Sync pipeline (DESIGN §3),
+ * prefix `sy_table_`.  History mode is described here; mirror mode (the
+ * Delta table `<target>/<schema>/<table>` equal to the source) keeps the
+ * same lifecycle, batch and commits, and applies its changes through
+ * mirror.h.
  *
  * A sy_table knows its source columns (name, Postgres type, Delta type
  * through pg/pgtypes), its Delta history table `<target>/<schema>/
@@ -220,11 +223,12 @@ bool sy_table_init(sy_table *t, const sy_table_config *cfg, const char *pipeline
 				   lk_error *err);
 void sy_table_free(sy_table *t);
 
-/* Open the Delta table (create it, append-only, when missing), read the
- * txn version of app_id and check the schema: every source column must be
- * in it with the same type (LK_ERR_UNSUPPORTED otherwise: schema changes
- * are not handled yet); Delta columns the source lacks receive nulls.
- * state becomes SY_SNAPSHOT when version < 0, else SY_CATCHUP. */
+/* Open the Delta table (create it when missing: append-only in history
+ * mode; with deletion vectors and Change Data Feed in mirror mode, after
+ * checking the table has a key), read the txn version of app_id and check
+ * the schema: every source column must be in it with the same type
+ * (LK_ERR_UNSUPPORTED otherwise); Delta columns the source lacks receive
+ * nulls.  state becomes SY_SNAPSHOT when version < 0, else SY_CATCHUP. */
 bool sy_table_open(sy_table *t, lk_error *err);
 
 /* The Delta table location for schema.table under target: target +
