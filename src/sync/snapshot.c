@@ -225,6 +225,10 @@ typedef struct encoder {
 	bool quit;
 	bool failed;
 	lk_error err;
+	bool close_req;             /* close the writer (files fsynced, adds) */
+	bool close_done;
+	bool close_ok;
+	lk_error close_err;
 } encoder;
 
 typedef struct worker {
@@ -268,8 +272,20 @@ encoder_main(void *arg)
 	encoder *e = arg;
 	pthread_mutex_lock(&e->mu);
 	for (;;) {
-		while (!e->pending && !e->quit)
+		while (!e->pending && !e->quit && !(e->close_req && !e->close_done))
 			pthread_cond_wait(&e->cv, &e->mu);
+		if (!e->pending && e->close_req && !e->close_done) {
+			pthread_mutex_unlock(&e->mu);
+			lk_error cerr;
+			lk_error_clear(&cerr);
+			bool ok = dl_data_writer_close(e->writer, &cerr);
+			pthread_mutex_lock(&e->mu);
+			e->close_ok = ok;
+			e->close_err = cerr;
+			e->close_done = true;
+			pthread_cond_broadcast(&e->cv);
+			continue;
+		}
 		if (!e->pending)
 			break;
 		lk_batch *b = e->pending;
@@ -314,6 +330,30 @@ encoder_start(encoder *e, dl_data_writer *w)
 	pthread_cond_init(&e->cv, NULL);
 	e->started = pthread_create(&e->tid, NULL, encoder_main, e) == 0;
 	return e->started;
+}
+
+/* Close the encoder's writer on its thread (so that the workers' files
+ * are finished and fsynced in parallel); encoder_closed waits for it. */
+static void
+encoder_close(encoder *e)
+{
+	pthread_mutex_lock(&e->mu);
+	e->close_req = true;
+	pthread_cond_broadcast(&e->cv);
+	pthread_mutex_unlock(&e->mu);
+}
+
+static bool
+encoder_closed(encoder *e, lk_error *err)
+{
+	pthread_mutex_lock(&e->mu);
+	while (!e->close_done)
+		pthread_cond_wait(&e->cv, &e->mu);
+	bool ok = e->close_ok;
+	if (!ok)
+		*err = e->close_err;
+	pthread_mutex_unlock(&e->mu);
+	return ok;
 }
 
 /* Let the encoder finish what it has, stop it and join. */
@@ -589,8 +629,6 @@ snapshot_table(sy_table *t, pgc_conn **conns, int jobs, const sy_snapshot_opts *
 	}
 	for (int k = 0; k < started; k++)
 		pthread_join(ws[k].tid, NULL);
-	for (int k = 0; k < nw; k++)
-		encoder_stop(&ws[k].enc);
 
 	/* outcome */
 	bool stopped = false, table_failed = false;
@@ -623,21 +661,29 @@ snapshot_table(sy_table *t, pgc_conn **conns, int jobs, const sy_snapshot_opts *
 		}
 	}
 
-	/* close every writer: its files join the worker's commit */
+	/* close every writer (each on its encoder thread, in parallel): its
+	 * files join the worker's commit */
+	bool keep = ok && !table_failed;
+	for (int k = 0; k < nw; k++)
+		if (keep && ws[k].ok && ws[k].writer && ws[k].enc.started)
+			encoder_close(&ws[k].enc);
 	for (int k = 0; k < nw; k++) {
 		worker *w = &ws[k];
 		if (w->writer) {
 			lk_error e2;
-			if (ok && !table_failed && w->ok) {
-				if (!dl_data_writer_close(w->writer, &e2)) {
-					*err = e2;
-					ok = false;
-				}
-			} else {
+			bool closed = true;
+			if (keep && w->ok)
+				closed = w->enc.started ? encoder_closed(&w->enc, &e2) :
+						 dl_data_writer_close(w->writer, &e2);
+			else
 				dl_data_writer_free(w->writer);
+			if (!closed && ok) {
+				*err = e2;
+				ok = false;
 			}
 			w->writer = NULL;
 		}
+		encoder_stop(&w->enc);
 		for (int i = 0; i < 2; i++)
 			if (w->batches[i])
 				lk_batch_free(w->batches[i]);
