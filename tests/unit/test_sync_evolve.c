@@ -942,3 +942,392 @@ Test(plan, missing_value_literals)
 		cr_assert_eq(err.code, LK_ERR_CORRUPT);
 	}
 }
+
+/* ---- rewrite: every live row again, widened, with a filled column ----------------- */
+
+#include "delta/dv.h"
+
+Test(dlevolve, rewrite_live_rows_with_fill)
+{
+	st_store st;
+	lk_error err;
+	char root[512];
+	snprintf(root, sizeof(root), "%s/t", tmpdir);
+	cr_assert(st_store_open(&st, root, 0, &err), "%s", errs(&err));
+	lk_type *t = lk_type_struct(&ta, 4);
+	t->children[0] = fld("id", lk_type_new(&ta, LK_T_INT));
+	t->children[1] = fld("f", lk_type_new(&ta, LK_T_FLOAT));
+	t->children[2] = fld("d", lk_type_decimal(&ta, 10, 2));
+	t->children[3] = fld("s", lk_type_new(&ta, LK_T_STRING));
+	dl_table_options o;
+	dl_table_options_init(&o);
+	o.deletion_vectors = true;
+	o.change_data_feed = true;
+	cr_assert(dl_table_create(&st, t, &o, &err), "%s", errs(&err));
+	write_rows(&st, fill_v1, 1);
+	/* delete the row id 2 with a deletion vector */
+	dl_snapshot *s = snap(&st);
+	dl_commit *c = dl_commit_begin(&st, s, "DELETE");
+	uint64_t row = 1;
+	cr_assert(dl_delete_rows(c, &s->files[0].add, &row, 1, &err), "%s", errs(&err));
+	cr_assert(dl_commit_run(c, NULL, &err), "%s", errs(&err));
+	dl_commit_free(c);
+	dl_snapshot_free(s);
+
+	/* widen f, add n (filled with 42) before s, then rewrite */
+	s = snap(&st);
+	cr_assert_eq(s->nfiles, 1);
+	cr_assert(s->files[0].add.has_dv);
+	dl_schema_change ch[] = {
+		{.kind = DL_SC_WIDEN, .column = "f", .type = lk_type_new(&ta, LK_T_DOUBLE)},
+		{.kind = DL_SC_ADD, .name = "n", .type = lk_type_new(&ta, LK_T_LONG), .position = 3},
+	};
+	dl_evolution ev;
+	cr_assert(dl_evolve_schema(&s->protocol, &s->metadata, ch, 2, &ta, &ev, &err), "%s",
+			  errs(&err));
+	c = dl_commit_begin(&st, s, "ADD COLUMNS");
+	cr_assert(dl_evolve_add_actions(c, &ev, &err), "%s", errs(&err));
+	lk_column fillc;
+	lk_column_init(&fillc, lk_type_new(&ta, LK_T_LONG));
+	lk_column_append_i64(&fillc, 42);
+	const lk_column *fill[5] = {NULL, NULL, NULL, &fillc, NULL};
+	int src[5] = {0, 1, 2, -1, 3};
+	int64_t rows = -1;
+	cr_assert(sy_evolve_rewrite(c, s, src, fill, &rows, &err), "%s", errs(&err));
+	cr_assert_eq(rows, 2);
+	/* removes and adds without data change: the change feed sees nothing */
+	int nadd = 0, nrem = 0;
+	for (size_t i = 0; i < dl_commit_nactions(c); i++) {
+		const dl_action *a = dl_commit_action(c, i, NULL);
+		if (a->type == DL_ACT_ADD) {
+			nadd++;
+			cr_assert_not(a->u.add.data_change);
+			cr_assert_not(a->u.add.has_dv);
+		}
+		if (a->type == DL_ACT_REMOVE) {
+			nrem++;
+			cr_assert_not(a->u.remove.data_change);
+		}
+	}
+	cr_assert_eq(nadd, 1);
+	cr_assert_eq(nrem, 1);
+	cr_assert(dl_commit_run(c, NULL, &err), "%s", errs(&err));
+	dl_commit_free(c);
+	lk_column_destroy(&fillc);
+	dl_snapshot_free(s);
+	char *txt = scan_text(&st);
+	cr_assert_str_eq(txt,
+					 "id:integer,f:double,d:decimal(10,2),n:long,s:string\n"
+					 "1|d1.1000000238418579|1.25|42|s1\n"
+					 "3|d3.0999999046325684|3.25|42|s3\n");
+	free(txt);
+	cr_assert_str_eq(file_columns(&st, 0), "id,f,d,n,s");
+	st_store_close(&st);
+}
+
+Test(dlevolve, convert_columns)
+{
+	lk_error err;
+	lk_column s16, d64, f32, dd, dec, bad;
+	lk_column_init(&s16, lk_type_new(&ta, LK_T_SHORT));
+	lk_column_init(&f32, lk_type_new(&ta, LK_T_FLOAT));
+	lk_column_init(&dec, lk_type_decimal(&ta, 10, 2));
+	int16_t v = -7;
+	lk_column_append_fixed(&s16, &v);
+	lk_column_append_null(&s16);
+	float f = 0.1f;
+	lk_column_append_fixed(&f32, &f);
+	lk_column_append_i128(&dec, -12345);
+	lk_column_init(&d64, lk_type_new(&ta, LK_T_LONG));
+	cr_assert(sy_evolve_convert(&d64, &s16, 0, 2, &err), "%s", errs(&err));
+	cr_assert_eq(d64.length, 2);
+	cr_assert_eq(LK_COL_VALUES(&d64, int64_t)[0], -7);
+	cr_assert(lk_column_is_null(&d64, 1));
+	lk_column_init(&dd, lk_type_new(&ta, LK_T_DOUBLE));
+	cr_assert(sy_evolve_convert(&dd, &f32, 0, 1, &err));
+	cr_assert_eq(LK_COL_VALUES(&dd, double)[0], (double) 0.1f);
+	lk_column dec2;
+	lk_column_init(&dec2, lk_type_decimal(&ta, 14, 5));
+	cr_assert(sy_evolve_convert(&dec2, &dec, 0, 1, &err));
+	cr_assert(LK_COL_VALUES(&dec2, lk_int128)[0] == -12345000);
+	lk_column_init(&bad, lk_type_new(&ta, LK_T_STRING));
+	cr_assert_not(sy_evolve_convert(&bad, &dec, 0, 1, &err));
+	cr_assert_eq(err.code, LK_ERR_INTERNAL);
+	lk_column *all[] = {&s16, &d64, &f32, &dd, &dec, &dec2, &bad};
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		lk_column_destroy(all[i]);
+}
+
+/* ---- apply: sy_table_set_relation on a real (temporary) table ---------------------- */
+
+#include "sync/table.h"
+
+static pgc_column dcols[3];
+
+static void
+dcol(pgc_column *c, int attnum, const char *name, uint32_t oid, bool pk)
+{
+	memset(c, 0, sizeof(*c));
+	c->attnum = attnum;
+	c->name = name;
+	c->type_oid = c->base_oid = oid;
+	c->typmod = c->base_typmod = -1;
+	c->type_name = c->base_name = "x";
+	c->typtype = c->base_typtype = 'b';
+	c->base_category = 'S';
+	c->is_pk = pk;
+	c->pk_pos = pk ? 1 : 0;
+}
+
+/* public.t (id int4 key, v text, n int4) in mode `mode`, streaming. */
+static void
+open_table(sy_table *t, sy_table_mode mode)
+{
+	dcol(&dcols[0], 1, "id", PGT_OID_INT4, true);
+	dcol(&dcols[1], 2, "v", PGT_OID_TEXT, false);
+	dcol(&dcols[2], 3, "n", PGT_OID_INT4, false);
+	pgc_table_def d = {.relid = 16400, .ncols = 3, .cols = dcols, .npk = 1};
+	pgc_table_info info = {.relid = 16400, .relkind = 'r', .replident = 'd', .has_pk = true,
+						   .has_identity = true};
+	pgc_table_name nm = {"public", "t"};
+	sy_table_config cfg;
+	sy_table_config_init(&cfg);
+	cfg.mode = mode;
+	lk_error err;
+	cr_assert(sy_table_init(t, &cfg, "p", tmpdir, &nm, &info, &d, &err), "%s", errs(&err));
+	cr_assert(sy_table_open(t, &err), "%s", errs(&err));
+	t->state = SY_CATCHUP;
+}
+
+typedef struct relspec {
+	const char *name;
+	uint32_t oid;
+	int32_t typmod;
+} relspec;
+
+static pgo_relation *
+mkrel(const relspec *s, int n)
+{
+	pgo_relation *r = lk_arena_zalloc(&ta, sizeof(*r));
+	r->relid = 16400;
+	r->nspname = "public";
+	r->relname = "t";
+	r->replident = 'd';
+	r->ncols = n;
+	r->cols = lk_arena_zalloc(&ta, sizeof(pgo_column) * (size_t) n);
+	for (int i = 0; i < n; i++) {
+		r->cols[i].name = s[i].name;
+		r->cols[i].type_oid = s[i].oid;
+		r->cols[i].typmod = s[i].typmod;
+		r->cols[i].flags = i == 0 ? PGO_COLUMN_KEY : 0;
+	}
+	return r;
+}
+
+/* An insert of n text values (NULL = null). */
+static void
+insert(sy_table *t, sy_txn *tx, const char *const *vals, int n)
+{
+	pgo_value *v = lk_arena_zalloc(&ta, sizeof(pgo_value) * (size_t) n);
+	for (int i = 0; i < n; i++)
+		v[i] = vals[i] ? (pgo_value){.kind = 't', .len = (uint32_t) strlen(vals[i]),
+									 .data = (const uint8_t *) vals[i]}
+					   : (pgo_value){.kind = 'n'};
+	pgo_insert m = {.relid = 16400, .newtup = {n, v}};
+	lk_error err;
+	cr_assert(sy_table_insert(t, tx, &m, &err), "%s", errs(&err));
+}
+
+static sy_txn
+begin(sy_table *t, uint64_t lsn)
+{
+	sy_txn tx = {.commit_lsn = lsn, .end_lsn = lsn + 8,
+				 .commit_time_us = INT64_C(1700000000000000), .xid = (int64_t) lsn};
+	cr_assert(sy_table_applies(t, lsn));
+	sy_table_begin_txn(t);
+	return tx;
+}
+
+static void
+set_rel(sy_table *t, const relspec *s, int n)
+{
+	lk_error err;
+	cr_assert(sy_table_set_relation(t, mkrel(s, n), &err), "%s", errs(&err));
+}
+
+static void
+commit(sy_table *t)
+{
+	lk_error err;
+	cr_assert(sy_table_commit(t, &err), "%s", errs(&err));
+}
+
+/* The rows of the table at dir, source columns and _change_type only. */
+static char *
+table_text(const char *dir)
+{
+	st_store st;
+	lk_error err;
+	cr_assert(st_store_open(&st, dir, 0, &err), "%s", errs(&err));
+	char *txt = scan_text(&st);
+	st_store_close(&st);
+	return txt;
+}
+
+Test(plan, history_table_follows_the_source)
+{
+	sy_table t;
+	open_table(&t, SY_TABLE_HISTORY);
+	relspec r1[] = {{"id", PGT_OID_INT4, -1}, {"v", PGT_OID_TEXT, -1}, {"n", PGT_OID_INT4, -1}};
+	set_rel(&t, r1, 3);
+	sy_txn tx = begin(&t, 0x10);
+	insert(&t, &tx, (const char *[]) {"1", "a", "10"}, 3);
+	commit(&t);
+
+	/* n widened, v gone, w new (no catalog: history keeps v, adds w) */
+	tx = begin(&t, 0x20);
+	insert(&t, &tx, (const char *[]) {"2", "b", "20"}, 3);     /* pending, old schema */
+	sy_table_begin_txn(&t);
+	tx = (sy_txn) {.commit_lsn = 0x30, .end_lsn = 0x38, .commit_time_us = 1, .xid = 0x30};
+	cr_assert(sy_table_applies(&t, 0x30));
+	relspec r2[] = {{"id", PGT_OID_INT4, -1}, {"n", PGT_OID_INT8, -1}, {"w", PGT_OID_TEXT, -1}};
+	set_rel(&t, r2, 3);
+	cr_assert_eq(t.pending_rows, 0, "finished transactions committed first");
+	cr_assert_eq(t.evolutions, 1);
+	insert(&t, &tx, (const char *[]) {"3", "5000000000", "w3"}, 3);
+	commit(&t);
+
+	/* a change in the middle of a transaction: its earlier row is held
+	 * back and converted */
+	tx = begin(&t, 0x40);
+	insert(&t, &tx, (const char *[]) {"4", "40", "w4"}, 3);
+	relspec r3[] = {{"id", PGT_OID_INT4, -1}, {"n", PGT_OID_INT8, -1}, {"w", PGT_OID_TEXT, -1},
+					{"x", PGT_OID_NUMERIC, ((12 << 16) | 2) + 4}};
+	set_rel(&t, r3, 4);
+	cr_assert_eq(t.pending_rows, 1, "the held row is pending again");
+	insert(&t, &tx, (const char *[]) {"5", "50", "w5", "1.50"}, 4);
+	commit(&t);
+	/* varchar-like change (no Delta change) */
+	tx = begin(&t, 0x50);
+	relspec r4[] = {{"id", PGT_OID_INT4, -1}, {"n", PGT_OID_INT8, -1},
+					{"w", PGT_OID_VARCHAR, 14}, {"x", PGT_OID_NUMERIC, ((12 << 16) | 2) + 4}};
+	set_rel(&t, r4, 4);
+	insert(&t, &tx, (const char *[]) {"6", NULL, "w6", "2.25"}, 4);
+	commit(&t);
+	char dir[600];
+	snprintf(dir, sizeof(dir), "%s/public/t_history", tmpdir);
+	sy_table_free(&t);
+	char *txt = table_text(dir);
+	/* columns: id, v (kept, nulls after the drop), n widened, w and x
+	 * added before the history columns; rows sorted as text */
+	const char *want =
+		"id:integer,v:string,n:long,w:string,x:decimal(12,2),_change_type:string,"
+		"_commit_lsn:long,_change_seq:long,_commit_timestamp:timestamp,_xid:long\n";
+	cr_assert_eq(strncmp(txt, want, strlen(want)), 0, "%s", txt);
+	const char *rows[] = {
+		"1|a|10|-|-|insert|16|0|",
+		"2|b|20|-|-|insert|32|0|",
+		"3|-|5000000000|w3|-|insert|48|0|",
+		"4|-|40|w4|-|insert|64|0|",
+		"5|-|50|w5|1.50|insert|64|1|",
+		"6|-|-|w6|2.25|insert|80|0|",
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		cr_assert(strstr(txt, rows[i]), "row %s missing:\n%s", rows[i], txt);
+	free(txt);
+}
+
+Test(plan, refusals_stop_the_table_after_committing_the_finished_transactions)
+{
+	sy_table t;
+	open_table(&t, SY_TABLE_MIRROR);
+	relspec r1[] = {{"id", PGT_OID_INT4, -1}, {"v", PGT_OID_TEXT, -1}, {"n", PGT_OID_INT4, -1}};
+	set_rel(&t, r1, 3);
+	sy_txn tx = begin(&t, 0x10);
+	insert(&t, &tx, (const char *[]) {"1", "a", "10"}, 3);
+	tx = begin(&t, 0x20);
+	/* an added column whose default nobody can tell (no catalog) while the
+	 * table has rows: refused, the pending transaction committed first */
+	relspec r2[] = {{"id", PGT_OID_INT4, -1}, {"v", PGT_OID_TEXT, -1}, {"n", PGT_OID_INT4, -1},
+					{"z", PGT_OID_INT4, -1}};
+	lk_error err;
+	cr_assert_not(sy_table_set_relation(&t, mkrel(r2, 4), &err));
+	cr_assert_eq(err.code, LK_ERR_UNSUPPORTED);
+	cr_assert(strstr(err.msg, "column \"z\" was added with a default the catalog does not"),
+			  "%s", err.msg);
+	cr_assert(strstr(err.where, "table \"public.t\""), "%s", err.where);
+	cr_assert_eq(t.pending_rows, 0);
+	cr_assert_eq(t.version, 0x10);
+	/* an incompatible type change names both types */
+	relspec r3[] = {{"id", PGT_OID_INT4, -1}, {"v", PGT_OID_TEXT, -1}, {"n", PGT_OID_TEXT, -1}};
+	cr_assert_not(sy_table_set_relation(&t, mkrel(r3, 3), &err));
+	cr_assert(strstr(err.msg, "the type of column \"n\" changed from integer to text"), "%s",
+			  err.msg);
+	cr_assert(strstr(err.where, "column \"n\""), "%s", err.where);
+	sy_table_free(&t);
+	char dir[600];
+	snprintf(dir, sizeof(dir), "%s/public/t", tmpdir);
+	char *txt = table_text(dir);
+	cr_assert_str_eq(txt, "id:integer,v:string,n:integer\n1|a|10\n");
+	free(txt);
+}
+
+Test(plan, mirror_widen_rename_drop_without_rows_lost)
+{
+	sy_table t;
+	open_table(&t, SY_TABLE_MIRROR);
+	relspec r1[] = {{"id", PGT_OID_INT4, -1}, {"v", PGT_OID_TEXT, -1}, {"n", PGT_OID_INT4, -1}};
+	set_rel(&t, r1, 3);
+	sy_txn tx = begin(&t, 0x10);
+	insert(&t, &tx, (const char *[]) {"1", "a", "10"}, 3);
+	insert(&t, &tx, (const char *[]) {"2", "b", "20"}, 3);
+	commit(&t);
+	/* n widened and v dropped: column mapping on, v leaves the schema */
+	tx = begin(&t, 0x20);
+	relspec r2[] = {{"id", PGT_OID_INT4, -1}, {"n", PGT_OID_INT8, -1}};
+	set_rel(&t, r2, 2);
+	insert(&t, &tx, (const char *[]) {"3", "30000000000"}, 2);
+	commit(&t);
+	/* an update through the key after the change */
+	tx = begin(&t, 0x30);
+	pgo_value nv[2] = {{.kind = 't', .len = 1, .data = (const uint8_t *) "1"},
+					   {.kind = 't', .len = 2, .data = (const uint8_t *) "11"}};
+	pgo_update u = {.relid = 16400, .newtup = {2, nv}};
+	lk_error err;
+	cr_assert(sy_table_update(&t, &tx, &u, &err), "%s", errs(&err));
+	commit(&t);
+	sy_table_free(&t);
+	char dir[600];
+	snprintf(dir, sizeof(dir), "%s/public/t", tmpdir);
+	char *txt = table_text(dir);
+	cr_assert_str_eq(txt, "id:integer,n:long\n1|11\n2|20\n3|30000000000\n");
+	free(txt);
+}
+
+Test(plan, catchup_relation_that_does_not_fit_is_unusable)
+{
+	sy_table t;
+	open_table(&t, SY_TABLE_HISTORY);
+	/* not streaming: a Relation needing a Delta change is not applied */
+	relspec r2[] = {{"id", PGT_OID_INT4, -1}, {"v", PGT_OID_TEXT, -1}, {"n", PGT_OID_INT8, -1}};
+	set_rel(&t, r2, 3);
+	cr_assert_eq(t.rel_ncols, -1);
+	cr_assert_eq(t.evolutions, 0);
+	/* ... and a change decoded with it fails the table */
+	sy_txn tx = begin(&t, 0x10);
+	pgo_value v[3] = {{.kind = 'n'}, {.kind = 'n'}, {.kind = 'n'}};
+	pgo_insert m = {.relid = 16400, .newtup = {3, v}};
+	lk_error err;
+	cr_assert_not(sy_table_insert(&t, &tx, &m, &err));
+	cr_assert_eq(err.code, LK_ERR_CORRUPT);
+	/* while skipping, a change Delta does not record (varchar typmod) is
+	 * taken: the mapping stays usable */
+	t.state = SY_CATCHUP;
+	t.version = 0x100;
+	relspec r3[] = {{"id", PGT_OID_INT4, -1}, {"v", PGT_OID_VARCHAR, 24}, {"n", PGT_OID_INT4, -1}};
+	set_rel(&t, r3, 3);
+	cr_assert_eq(t.rel_ncols, 3);
+	cr_assert_eq(t.cols[1].type_oid, PGT_OID_VARCHAR);
+	cr_assert_eq(t.cols[1].typmod, 24);
+	sy_table_free(&t);
+}
