@@ -904,13 +904,11 @@ settle_before_refusal(sy_table *t)
  * one and the Delta log (mindex replays this change; a key column whose
  * type widened makes it rebuild). */
 static bool
-reset_mirror(sy_table *t, const pgo_relation *rel, const char **knames, int nk,
-			 lk_error *err)
+reset_mirror(sy_table *t, char replident, const char **knames, int nk, lk_error *err)
 {
 	sy_mirror_free(t, false);
-	pgc_table_info info = {.relid = t->relid, .relkind = 'r', .replident = rel->replident,
-						   .has_pk = nk > 0 && rel->replident != 'i',
-						   .has_identity = true};
+	pgc_table_info info = {.relid = t->relid, .relkind = 'r', .replident = replident,
+						   .has_pk = nk > 0 && replident != 'i', .has_identity = true};
 	pgc_table_def def = {.relid = t->relid, .ncols = t->ncols};
 	def.cols = lk_xcalloc((size_t) t->ncols + 1, sizeof(pgc_column));
 	for (int i = 0; i < t->ncols; i++) {
@@ -918,7 +916,7 @@ reset_mirror(sy_table *t, const pgo_relation *rel, const char **knames, int nk,
 		def.cols[i].name = t->cols[i].name;
 		def.cols[i].type_oid = t->cols[i].type_oid;
 		def.cols[i].typmod = t->cols[i].typmod;
-		for (int k = 0; rel->replident != 'i' && k < nk; k++)
+		for (int k = 0; replident != 'i' && k < nk; k++)
 			if (strcmp(knames[k], t->cols[i].name) == 0) {
 				def.cols[i].is_pk = true;
 				def.cols[i].pk_pos = k + 1;
@@ -926,7 +924,7 @@ reset_mirror(sy_table *t, const pgo_relation *rel, const char **knames, int nk,
 			}
 	}
 	bool ok = sy_mirror_init(t, &info, &def, err) &&
-			  (rel->replident != 'i' || nk == 0 ||
+			  (replident != 'i' || nk == 0 ||
 			   sy_mirror_set_identity(t, knames, nk, err)) &&
 			  sy_mirror_check(t, err);
 	free(def.cols);
@@ -1296,7 +1294,7 @@ rebind_cols:;
 	int *from = map_fields(&a, nsch, &olds);
 	if (!rebind(t, nsch->type, cols, rel->ncols, err))
 		goto out;
-	if (t->mirror && !reset_mirror(t, rel, knames, key_full ? 0 : nk, err))
+	if (t->mirror && !reset_mirror(t, rel->replident, knames, key_full ? 0 : nk, err))
 		goto out;
 	if (t->batch)
 		lk_batch_free(t->batch);
@@ -1431,8 +1429,31 @@ sy_evolve_open(sy_table *t, const lk_type *ds, lk_error *err)
 		lk_error_set(err, LK_ERR_UNSUPPORTED, "the Delta table has no source columns");
 		return lk_error_where(err, "Delta table \"%s\"", t->uri);
 	}
+	/* mirror.c's key, by name (its source indexes change with the columns) */
+	const char **knames = NULL;
+	int nk = 0, n0 = 0;
+	bool full = false;
+	if (t->mirror) {
+		const char *const *kn = NULL;
+		n0 = sy_mirror_key_columns(t, &kn);
+		full = t->replident == 'f' && n0 == t->ncols;
+		knames = lk_arena_zalloc(&t->arena, sizeof(char *) * (size_t) (n0 + 1));
+		for (int k = 0; k < n0; k++) {
+			bool found = false;
+			for (int c = 0; c < n && !found; c++)
+				found = strcmp(cols[c].name, kn[k]) == 0;
+			if (!found) {
+				lk_error_set(err, LK_ERR_UNSUPPORTED, "key column \"%s\" is not in the Delta "
+							 "table", kn[k]);
+				return lk_error_where(err, "Delta table \"%s\"", t->uri);
+			}
+			knames[nk++] = lk_arena_strdup(&t->arena, kn[k]);
+		}
+	}
 	if (!rebind(t, ds, cols, n, err))
 		return lk_error_add_where(err, "Delta table \"%s\"", t->uri);
+	if (t->mirror && !reset_mirror(t, t->replident, knames, full ? 0 : nk, err))
+		return false;
 	lk_info("%s: the source's columns differ from the Delta table's: the table starts from "
 			"the Delta schema and follows the Relation messages", t->qualname);
 	return true;
