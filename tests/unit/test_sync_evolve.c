@@ -442,6 +442,29 @@ file_with_rows(st_store *st, int64_t rows)
 	return found;
 }
 
+/* dl_rows_fn: the batch's column types (first call) and rows as text. */
+static bool
+read_rows(void *ctx, const lk_batch *b, lk_error *err)
+{
+	lk_buf *out = ctx;
+	if (!out->len) {
+		for (int c = 0; c < b->ncols; c++) {
+			lk_buf_append_str(out, c ? "|" : "");
+			lk_buf_append_str(out, dl_type_json_name(&ta, b->cols[c].type));
+		}
+		lk_buf_append_str(out, "\n");
+	}
+	for (int64_t r = 0; r < b->nrows; r++) {
+		for (int c = 0; c < b->ncols; c++) {
+			if (c)
+				lk_buf_append_str(out, "|");
+			value_text(&b->cols[c], r, out);
+		}
+		lk_buf_append_str(out, "\n");
+	}
+	return true;
+}
+
 Test(dlevolve, widen_add_rename_drop_then_scan)
 {
 	st_store st;
@@ -551,6 +574,23 @@ Test(dlevolve, widen_add_rename_drop_then_scan)
 	/* the dropped f's data (physical "f") is not read back as the new f */
 	cr_assert(strstr(txt, "1|-|1.250|s1|-\n"), "%s", txt);
 	free(txt);
+
+	/* dl_data_file_read (what mirror mode reads 'u' values with) reads the
+	 * first, narrow file in the table's current layout */
+	s = snap(&st);
+	dl_layout l;
+	cr_assert(dl_layout_make(&s->schema, s->column_mapping, &s->metadata.partition_columns,
+							 &ta, &l, &err), "%s", errs(&err));
+	int fi = file_with_rows(&st, 3);
+	lk_buf got = LK_BUF_INIT;
+	cr_assert(dl_data_file_read(&st, &l, s->files[fi].path, NULL, NULL, read_rows, &got, &err),
+			  "%s", errs(&err));
+	lk_buf_cstr(&got);
+	cr_assert_str_eq((const char *) got.data,
+					 "long|string|decimal(12,3)|string|long\n"
+					 "1|-|1.250|s1|-\n2|-|2.250|-|-\n3|-|3.250|s3|-\n");
+	lk_buf_free(&got);
+	dl_snapshot_free(s);
 	st_store_close(&st);
 }
 
