@@ -345,7 +345,7 @@ SQL
 		sql "CALL uh_updates($uh_updates, $uh_txn, $uh_rows)" >/dev/null
 		t1=$(date +%s.%N)
 		wal=$(sql "SELECT pg_size_pretty(pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '$start'))")
-		echo "bench/capture: 5: $uh_updates updates in $(calc '%.0f' "$t1 - $t0") s ($wal of WAL)" >&2
+		echo "bench/capture: 5: $uh_updates updates in $(calc '%.1f' "$t1 - $t0") s ($wal of WAL)" >&2
 		for m in history mirror; do
 			lk=$lake5h; [ $m = mirror ] && lk=$lake5m
 			cat "$LK_PG_DIR"/data/pg_wal/0* >/dev/null 2>&1

@@ -267,8 +267,8 @@ UPDATE m1 SET n = 0 WHERE id > 5000000;
 ROLLBACK;
 SQL
 		case $i in
-		3) lk_psql -c "TRUNCATE m2" >>"$work/side.log" 2>&1 ;;
-		5) lk_psql >>"$work/side.log" 2>&1 <<'SQL' ;;
+		2) lk_psql -c "TRUNCATE m2" >>"$work/side.log" 2>&1 && echo "truncated m2" >>"$work/side.log" ;;
+		3) lk_psql >>"$work/side.log" 2>&1 <<'SQL' && echo "truncated m3" >>"$work/side.log" ;;
 BEGIN;
 TRUNCATE m3;
 INSERT INTO m3 (x, y, z) SELECT c, 'dup', g % 5 FROM generate_series(1, 50) g, generate_series(0, 3) c;
@@ -295,6 +295,7 @@ echo "pgbench: $(grep 'number of transactions actually processed' "$work/pgbench
 	"side transactions: $(grep -c ERROR "$work/side.log") errors;" \
 	"killed runs: $(grep -c ': committed ' "$work/lakesync.log") Delta commits," \
 	"$(grep -c 'confirmed flush lsn' "$work/lakesync.log") confirmations" >&2
+expect "workload/truncates" "$(grep -c '^truncated m[23]$' "$work/side.log")" 2
 [ "$(grep -c ERROR "$work/side.log")" = 0 ] && pass "workload/side transactions" ||
 	failed "workload/side transactions ($(grep -m3 ERROR "$work/side.log" | tr '\n' ' '))"
 

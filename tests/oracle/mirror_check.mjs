@@ -305,7 +305,13 @@ async function replayRows(db, dir, st, name, tmp) {
 	for (const [p, a] of byPath) {
 		if (!a.deletionVector) continue;
 		dvRows += Number(a.deletionVector.cardinality);
-		const rows = readDv(dir, a.deletionVector);
+		let rows;
+		try {
+			rows = readDv(dir, a.deletionVector);
+		} catch (e) {
+			problems.push(`${a.path}: deletion vector unreadable: ${e.message}`);
+			continue;
+		}
 		decoded += rows.length;
 		if (rows.length !== Number(a.deletionVector.cardinality))
 			problems.push(`${a.path}: DV decodes to ${rows.length} rows, cardinality ${a.deletionVector.cardinality}`);
