@@ -1038,6 +1038,30 @@ sy_evolve_relation(sy_table *t, const pgo_relation *rel, sy_evolve_result *res,
 		}
 		goto unusable;
 	}
+	/* names the Delta table reserves */
+	for (int j = 0; j < rel->ncols; j++) {
+		const sy_evolve_col *pc = &plan.cols[j];
+		if (pc->old >= 0 && !pc->renamed)
+			continue;
+		static const char *const cdf[] = {"_change_type", "_commit_version",
+										  "_commit_timestamp"};
+		bool bad = false;
+		for (int k = 0; !mirror && k < SY_H_COUNT; k++)
+			bad |= strcasecmp(nw[j].name, sy_history_columns[k]) == 0;
+		for (int k = 0; mirror && k < 3; k++)
+			bad |= strcasecmp(nw[j].name, cdf[k]) == 0;
+		if (!bad)
+			continue;
+		lk_error_set(err, LK_ERR_UNSUPPORTED,
+					 "column \"%s\" has the name of a %s column of the Delta table; the "
+					 "table is stopped (rename the column, then resync the table)",
+					 nw[j].name, mirror ? "Change Data Feed" : "history");
+		lk_error_where(err, "column \"%s\"", nw[j].name);
+		if (!streaming)
+			goto unusable;
+		settle_before_refusal(t);
+		goto out;
+	}
 	/* describe_new matched by name: a renamed column keeps its conversion
 	 * when its type did not change */
 	for (int j = 0; j < rel->ncols; j++) {
@@ -1100,7 +1124,8 @@ sy_evolve_relation(sy_table *t, const pgo_relation *rel, sy_evolve_result *res,
 		int di = dl_schema_field_index(ds, nw[j].name);
 		if (di < 0 || !gone[di])
 			continue;
-		if (pc->old < 0 && lk_type_equal(ds->children[di].type, nw[j].delta_type)) {
+		if (pc->old < 0 && strcmp(ds->children[di].name, nw[j].name) == 0 &&
+			lk_type_equal(ds->children[di].type, nw[j].delta_type)) {
 			reuse[j] = di;
 			gone[di] = false;
 			continue;
