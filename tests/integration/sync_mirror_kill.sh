@@ -98,9 +98,14 @@ expect() { if [ "$2" = "$3" ]; then pass "$1"; else failed "$1 (got '$2', expect
 tables="--table public.m1 --table public.m2 --table public.m3 --table public.m4"
 kills=0
 # start lakesync in the background; kill -9 it after $1 seconds
+# (half the runs with the smallest key index budget, so the index spills;
+# the maintenance worker compacts often, so kills also hit compactions)
 run_and_kill() {
-	LAKESYNC_LOG=debug LAKESYNC_SPILL_MEM=32k "$bin" sync --source "$dsn" --target "$lake" $tables \
-		--mode mirror --jobs 2 --flush-interval-ms $((50 + RANDOM % 900)) >>"$work/lakesync.log" 2>&1 &
+	local im=()
+	[ $((RANDOM % 2)) = 0 ] && im=(--index-memory 1M)
+	LAKESYNC_LOG=debug LAKESYNC_SPILL_MEM=32k LAKESYNC_COMPACT_INTERVAL_MS=$((200 + RANDOM % 800)) \
+		LAKESYNC_COMPACT_MIN_FILES=$((2 + RANDOM % 4)) "$bin" sync --source "$dsn" --target "$lake" $tables \
+		--mode mirror --jobs 2 --flush-interval-ms $((50 + RANDOM % 900)) "${im[@]}" >>"$work/lakesync.log" 2>&1 &
 	lspid=$!
 	sleep "$1"
 	if kill -9 "$lspid" 2>/dev/null; then
