@@ -1628,23 +1628,6 @@ open_reader(st_store *st, const char *path, pq_reader **out, lk_error *err)
 	return *out != NULL;
 }
 
-/* Some row of [from, to) is in b. */
-static bool
-bitmap_any_in(const dl_bitmap *b, uint64_t from, uint64_t to)
-{
-	for (int i = 0; i < b->nbuckets && from < to; i++) {
-		uint64_t lo = (uint64_t) b->keys[i] << 32, hi = lo + (UINT64_C(1) << 32);
-		if (hi <= from)
-			continue;
-		if (lo >= to)
-			break;
-		uint64_t a = from > lo ? from - lo : 0, z = (to < hi ? to : hi) - lo;
-		if (roaring_bitmap_range_cardinality(b->maps[i], a, z) > 0)
-			return true;
-	}
-	return false;
-}
-
 bool
 dl_data_file_read(st_store *st, const dl_layout *l, const char *path,
 				  const dl_bitmap *deleted, const dl_bitmap *only,
@@ -1697,11 +1680,18 @@ dl_data_file_read(st_store *st, const dl_layout *l, const char *path,
 		if (src[j] < 0 || !same_layout(dt->children[j].type, in->cols[src[j]].type))
 			all_same = false;
 	int64_t row0 = 0;
+	/* only: the wanted rows in order, walked once (not a lookup per row) */
+	uint64_t *want = NULL;
+	size_t nwant = 0, wi = 0;
+	if (ok && only)
+		ok = dl_bitmap_to_array(only, UINT64_MAX, &want, &nwant, err);
 	for (int rg = 0; ok && rg < pq_reader_num_row_groups(r); rg++) {
 		if (only) {
 			/* a row group without a wanted row is not decoded */
 			int64_t rgn = pq_reader_row_group_rows(r, rg);
-			if (rgn >= 0 && !bitmap_any_in(only, (uint64_t) row0, (uint64_t) (row0 + rgn))) {
+			while (wi < nwant && want[wi] < (uint64_t) row0)
+				wi++;
+			if (rgn >= 0 && (wi >= nwant || want[wi] >= (uint64_t) (row0 + rgn))) {
 				row0 += rgn;
 				continue;
 			}
@@ -1713,13 +1703,17 @@ dl_data_file_read(st_store *st, const dl_layout *l, const char *path,
 		int64_t nr = in->nrows;
 		keep = lk_xrealloc(keep, sizeof(int64_t) * (size_t) (nr + 1));
 		int64_t nk = 0;
-		for (int64_t i = 0; i < nr; i++) {
-			uint64_t g = (uint64_t) (row0 + i);
-			if (deleted && dl_bitmap_contains(deleted, g))
-				continue;
-			if (only && !dl_bitmap_contains(only, g))
-				continue;
-			keep[nk++] = i;
+		if (only) {
+			for (; wi < nwant && want[wi] < (uint64_t) (row0 + nr); wi++)
+				if (want[wi] >= (uint64_t) row0 &&
+					!(deleted && dl_bitmap_contains(deleted, want[wi])))
+					keep[nk++] = (int64_t) (want[wi] - (uint64_t) row0);
+		} else {
+			for (int64_t i = 0; i < nr; i++) {
+				if (deleted && dl_bitmap_contains(deleted, (uint64_t) (row0 + i)))
+					continue;
+				keep[nk++] = i;
+			}
 		}
 		row0 += nr;
 		if (nk == 0)
@@ -1749,6 +1743,7 @@ dl_data_file_read(st_store *st, const dl_layout *l, const char *path,
 		lk_error_add_where(err, "data file \"%s\"", path);
 	lk_arena_free(&va);
 	free(keep);
+	free(want);
 	free(src);
 	free(names);
 	if (in)

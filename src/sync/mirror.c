@@ -311,6 +311,9 @@ struct sy_mirror {
 	size_t ntf, captf;
 	bool truncated;
 	dl_commit *scratch;
+	lk_batch *last_nb;          /* rows of the commit's last file, kept for
+								 * its change rows (no read back) */
+	size_t last_of;
 	lk_arena carena;
 	lk_type *cdc_schema;
 	int64_t missing;            /* changes of rows the table did not have */
@@ -1416,6 +1419,9 @@ open_commit_clear(sy_mirror *m)
 	m->truncated = false;
 	dl_commit_free(m->scratch);
 	m->scratch = NULL;
+	if (m->last_nb)
+		lk_batch_free(m->last_nb);
+	m->last_nb = NULL;
 	lk_arena_reset(&m->carena);
 	reset_batch_state(m);
 }
@@ -1536,7 +1542,7 @@ note_missing(sy_mirror *m, const char *what)
  * same key is deleted first (it cannot exist in the source). */
 static bool
 append_image(sy_mirror *m, sy_txn *tx, const sy_value *vals, const sy_src *srcs,
-			 uint64_t origin, lk_buf *k, lk_error *err)
+			 uint64_t origin, const lk_buf *gone, lk_buf *k, lk_error *err)
 {
 	sy_table *t = m->t;
 	int64_t row = t->batch->nrows;
@@ -1548,7 +1554,8 @@ append_image(sy_mirror *m, sy_txn *tx, const sy_value *vals, const sy_src *srcs,
 	if (m->full) {
 		LK_FORWARD(ensure_index(m, err));
 		LK_FORWARD(free_ordinal(m, idx_of(m), k, true, err));
-	} else {
+	} else if (!gone || gone->len != k->len || memcmp(gone->data, k->data, k->len) != 0) {
+		/* (not when the key is the one just deleted: it is free) */
 		loc l;
 		LK_FORWARD(locate(m, k, &l, err));
 		if (l.kind != LOC_NONE) {
@@ -1593,7 +1600,7 @@ bool
 sy_mirror_insert(sy_table *t, sy_txn *tx, sy_rowvals *n, lk_error *err)
 {
 	sy_mirror *m = t->mirror;
-	return append_image(m, tx, n->v, NULL, NO_ORIGIN, &m->key, err);
+	return append_image(m, tx, n->v, NULL, NO_ORIGIN, NULL, &m->key, err);
 }
 
 /* Sources of n's 'u' values: the current row at l. */
@@ -1639,7 +1646,8 @@ sy_mirror_update(sy_table *t, sy_txn *tx, sy_rowvals *n, const sy_rowvals *o,
 	else if (ok)
 		note_missing(m, "an update of");
 	if (ok)
-		ok = append_image(m, tx, n->v, srcs, origin, &m->key, err);
+		ok = append_image(m, tx, n->v, srcs, origin, l.kind != LOC_NONE ? &m->key2 : NULL,
+						  &m->key, err);
 	free(srcs);
 	return ok;
 }
@@ -1701,8 +1709,9 @@ sy_mirror_truncate(sy_table *t, sy_txn *tx, lk_error *err)
 
 /* ---- flush and commit ------------------------------------------------------------ */
 
-bool
-sy_mirror_flush(sy_table *t, lk_error *err)
+/* keep: the file is the open commit's last: its rows stay in m->last_nb. */
+static bool
+flush(sy_table *t, bool keep, lk_error *err)
 {
 	sy_mirror *m = t->mirror;
 	lk_batch *b = t->batch;
@@ -1774,6 +1783,18 @@ sy_mirror_flush(sy_table *t, lk_error *err)
 			m->idx_dirty = true;
 		}
 	}
+	if (ok && keep && live > 0) {
+		if (m->last_nb)
+			lk_batch_free(m->last_nb);
+		if (nb) {
+			m->last_nb = nb;
+		} else {
+			m->last_nb = t->batch;
+			t->batch = lk_batch_new(t->schema);
+		}
+		nb = NULL;
+		m->last_of = m->nof - 1;
+	}
 	if (nb)
 		lk_batch_free(nb);
 	free(pos);
@@ -1784,6 +1805,12 @@ sy_mirror_flush(sy_table *t, lk_error *err)
 	t->batch_bytes = 0;
 	reset_batch_state(m);
 	return true;
+}
+
+bool
+sy_mirror_flush(sy_table *t, lk_error *err)
+{
+	return flush(t, false, err);
 }
 
 static const lk_type *
@@ -1816,7 +1843,14 @@ write_changes(sy_mirror *m, dl_commit *c, const lk_batch *f, const char **labels
 	for (int64_t r = 0; r < f->nrows; r++)
 		lk_column_append_bytes(&cb->cols[f->ncols], labels[r], (int64_t) strlen(labels[r]));
 	cb->nrows = f->nrows;
-	bool ok = dl_cdc_write(c, cb, err);
+	/* as dl_cdc_write, compressed faster: change data is written on every
+	 * commit that updates, read rarely */
+	dl_write_options o;
+	dl_write_options_init(&o);
+	o.cdc_batch = true;
+	o.data_change = false;
+	o.compression_level = 1;
+	bool ok = dl_write_batch(c, cb, &o, err);
 	lk_batch_free(cb);
 	return ok;
 }
@@ -1928,7 +1962,11 @@ build_commit(sy_mirror *m, dl_commit *c, lk_error *err)
 		ok = dl_commit_add_action_flags(c, &a, DL_CF_NEW_DATA |
 										(covered ? DL_CF_CDC_COVERED : 0), err);
 		if (ok && covered) {
-			lk_batch *rb = fetch(m, f->add.path, NULL, nd ? &f->del : NULL, err);
+			/* the last file's rows are still in memory */
+			bool mem = i == m->last_of && m->last_nb && nd == 0 &&
+					   m->last_nb->nrows == f->nrows;
+			lk_batch *rb = mem ? m->last_nb : fetch(m, f->add.path, NULL, nd ? &f->del : NULL,
+													err);
 			ok = rb != NULL;
 			const char **labels = NULL;
 			if (ok) {
@@ -1943,7 +1981,7 @@ build_commit(sy_mirror *m, dl_commit *c, lk_error *err)
 				ok = write_changes(m, c, rb, labels, err);
 			}
 			free(labels);
-			if (rb)
+			if (rb && !mem)
 				lk_batch_free(rb);
 		}
 	}
@@ -2003,7 +2041,7 @@ bool
 sy_mirror_commit(sy_table *t, uint64_t lsn, lk_error *err)
 {
 	sy_mirror *m = t->mirror;
-	LK_FORWARD(sy_mirror_flush(t, err));
+	LK_FORWARD(flush(t, true, err));
 	if (!m->files_loaded)
 		LK_FORWARD(ensure_index(m, err));
 	dl_commit *c = sy_table_begin_commit(t);
