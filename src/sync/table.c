@@ -224,6 +224,11 @@ toast_grow(sy_toast *c)
 	c->htcap = nc;
 }
 
+/* Images whose toastable values are shorter than this in text are not
+ * kept: PostgreSQL stores a value out of line (and then sends 'u' for it
+ * unchanged) only in a tuple past about 2 kB. */
+#define TOAST_MIN_IMAGE 512
+
 /* Remember vals (source columns) as the last image of key. */
 static void
 toast_put(sy_toast *c, const sy_table *t, const lk_buf *key, const sy_value *vals)
@@ -231,11 +236,15 @@ toast_put(sy_toast *c, const sy_table *t, const lk_buf *key, const sy_value *val
 	uint64_t h = hash_bytes(key->data, key->len);
 	tentry *old = toast_find(c, key->data, key->len, h);
 	size_t bytes = sizeof(tentry) + sizeof(sy_value) * (size_t) c->nt + key->len;
+	size_t values = 0;
 	for (int i = 0; i < t->ncols; i++)
 		if (c->tidx[i] >= 0 && !vals[i].null)
-			bytes += vals[i].n;
-	if (bytes > c->budget) {
-		/* too big to keep: the old image is stale, forget it */
+			values += vals[i].n;
+	bytes += values;
+	if (bytes > c->budget || values < TOAST_MIN_IMAGE) {
+		/* too big to keep, or too small for any value to be stored out of
+		 * line (no 'u' can follow; a miss only costs a lookup of the
+		 * current row): the old image is stale, forget it */
 		if (old)
 			toast_remove(c, old);
 		return;
