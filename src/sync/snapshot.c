@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -229,6 +230,7 @@ typedef struct encoder {
 	bool close_done;
 	bool close_ok;
 	lk_error close_err;
+	double cpu_s;               /* CPU seconds of the thread, at its end */
 } encoder;
 
 typedef struct worker {
@@ -243,6 +245,7 @@ typedef struct worker {
 	int range;                  /* current range index */
 	int64_t row_in_range;
 	int64_t local_rows, local_bytes;
+	double cpu_s;               /* CPU seconds of the thread, at its end */
 	sy_txn tx;
 	bool ok;
 	bool stopped;               /* failed because of *stop */
@@ -266,6 +269,17 @@ unix_us(void)
 	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* CPU seconds (user + system) of the calling thread. */
+static double
+thread_cpu_s(void)
+{
+	struct rusage ru;
+	if (getrusage(RUSAGE_THREAD, &ru) != 0)
+		return 0;
+	return (double) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+		   (double) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 static void *
 encoder_main(void *arg)
 {
@@ -286,8 +300,10 @@ encoder_main(void *arg)
 			pthread_cond_broadcast(&e->cv);
 			continue;
 		}
-		if (!e->pending)
+		if (!e->pending) {
+			e->cpu_s = thread_cpu_s();
 			break;
+		}
 		lk_batch *b = e->pending;
 		bool failed = e->failed;
 		pthread_mutex_unlock(&e->mu);
@@ -479,6 +495,7 @@ worker_main(void *arg)
 		atomic_store(&sh->failed, true);
 	lk_buf_free(&sql);
 	free(cols);
+	w->cpu_s = thread_cpu_s();
 	atomic_fetch_sub(&sh->running, 1);
 	return NULL;
 }
@@ -684,6 +701,8 @@ snapshot_table(sy_table *t, pgc_conn **conns, int jobs, const sy_snapshot_opts *
 			w->writer = NULL;
 		}
 		encoder_stop(&w->enc);
+		lk_debug("snapshot of %s: worker %d: %.2f s CPU copying and converting, "
+				 "%.2f s CPU encoding and writing", t->qualname, k, w->cpu_s, w->enc.cpu_s);
 		for (int i = 0; i < 2; i++)
 			if (w->batches[i])
 				lk_batch_free(w->batches[i]);
