@@ -10,6 +10,8 @@
 #   bench/capture.sh --only "1 3"    some of the five measurements
 #   UH_ROWS=1000000 UH_UPDATES=100000 bench/capture.sh --only 5
 #                                    the update-heavy case at 1 M rows
+#   bench/capture.sh --repeat 3      measurement 1: each side 3 times,
+#                                    alternating; medians are shown
 #   bench/capture.sh --keep          keep the work directory
 #
 # Setup: a throwaway PostgreSQL 15 (tests/integration/lib.sh: fsync off,
@@ -17,17 +19,22 @@
 # 64MB); `make build/lakesync build/bench/capture`.  Times are wall clock
 # of the whole client process, with its CPU seconds (user + system, all
 # threads) in parentheses; server-side work (walsender, COPY) is not in
-# the CPU figures of either side.
+# the CPU figures of either side (measurement 1 shows it beside them).
 #
 # 1 snapshot   table snap (id bigint PK, int, bigint, double, numeric(12,2),
 #              ~45-character text, timestamptz), 10 M rows (~1.1 GB), read
 #              once untimed (cache warm).  Reference: `psql -c "COPY snap
 #              TO STDOUT" > /dev/null` (one connection, text).  lakesync:
 #              `lakesync sync --until-caught-up` on a new pipeline (slot
-#              with exported snapshot, parallel COPY of ctid ranges, Parquet,
-#              Delta commit, streaming to the start position) with --jobs 1
-#              and --jobs $(nproc); the snapshot phase alone is also shown
-#              (from lakesync's log).  Goal: ≤ 1.3× COPY.
+#              with exported snapshot, parallel binary COPY of ctid ranges,
+#              Parquet, Delta commit, streaming to the start position) with
+#              --jobs 1 and --jobs $(nproc); the snapshot phase alone is
+#              also shown (from lakesync's log).  With --repeat N the three
+#              run N times in turn and the medians are shown.  Server CPU:
+#              CPU seconds of the backends that ran the command (exited by
+#              then: the postmaster's reaped-children time, before and
+#              after).  For context only: psql COPY in the binary format.
+#              Goal: ≤ 1.3× COPY.
 # 2 drain      table upd (1 M rows) synced by lakesync (untimed), then two
 #              more slots created at the same point for pg_recvlogical
 #              (pgoutput, -o proto_version=2 -o publication_names=
@@ -61,12 +68,14 @@ root=$(cd "$here/.." && pwd)
 scale=1
 keep=0
 only="1 2 3 4 5"
+repeat=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	--scale) scale=$2; shift 2 ;;
 	--only) only=$2; shift 2 ;;
+	--repeat) repeat=$2; shift 2 ;;
 	--keep) keep=1; shift ;;
-	*) echo "usage: bench/capture.sh [--scale X] [--only \"1 2 3 4 5\"] [--keep]" >&2; exit 2 ;;
+	*) echo "usage: bench/capture.sh [--scale X] [--only \"1 2 3 4 5\"] [--repeat N] [--keep]" >&2; exit 2 ;;
 	esac
 done
 want() { case " $only " in *" $1 "*) return 0 ;; esac; return 1; }
@@ -120,6 +129,23 @@ echo "bench/capture: scale $scale; $(nproc) cores, $(grep -m1 'model name' /proc
 	"load average $(cut -d' ' -f1-3 /proc/loadavg); PostgreSQL $(sql 'SHOW server_version')" >&2
 
 # ---- 1 snapshot -------------------------------------------------------------------
+# CPU seconds of the server's exited processes (the postmaster's reaped
+# children: utime + stime of the waited-for children)
+server_cpu() {
+	local pm
+	pm=$(head -1 "$LK_PG_DIR/data/postmaster.pid")
+	awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($16 + $17) / hz }' "/proc/$pm/stat"
+}
+# timed_server LABEL CMD…: timed, plus T_SRV (server CPU of the command's
+# backends, once they have exited and been reaped)
+timed_server() {
+	local s0
+	s0=$(server_cpu)
+	timed "$@"
+	sleep 0.5
+	T_SRV=$(calc '%.2f' "$(server_cpu) - $s0")
+}
+median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 if want 1; then
 	echo "bench/capture: 1 snapshot: generating $rows_snap rows" >&2
 	sql "CREATE TABLE snap (id bigint PRIMARY KEY, a int, b bigint, c double precision,
@@ -131,28 +157,56 @@ if want 1; then
 	sql "CHECKPOINT" >/dev/null
 	size=$(sql "SELECT pg_size_pretty(pg_table_size('snap'))")
 	psql -X -q -c "COPY snap TO STDOUT" >/dev/null          # warm the cache
-	timed copy psql -X -q -c "COPY snap TO STDOUT"
-	copy_wall=$T_WALL copy_cpu=$T_CPU
-	row "1 snapshot $rows_snap rows ($size), COPY TO STDOUT > /dev/null" "" "$copy_wall s ($copy_cpu)" "" ""
 	jobs_list=1
 	[ "$nproc" -gt 1 ] && jobs_list="1 $nproc"
+	declare -A W=() C=() S=() P=()
+	for r in $(seq 1 "$repeat"); do
+		timed_server copy psql -X -q -c "COPY snap TO STDOUT"
+		W[copy]+=" $T_WALL" C[copy]+=" $T_CPU" S[copy]+=" $T_SRV"
+		line="round $r: COPY $T_WALL s"
+		timed_server copyb psql -X -q -c "COPY snap TO STDOUT WITH (FORMAT binary)"
+		W[copyb]+=" $T_WALL" C[copyb]+=" $T_CPU" S[copyb]+=" $T_SRV"
+		for j in $jobs_list; do
+			rm -rf "$work/lake1_$j"
+			timed_server "snap_j$j" "$bin" sync --source "$dsn" --target "$work/lake1_$j" \
+				--table public.snap --pipeline "snap$j" --until-caught-up --jobs "$j"
+			if [ "$T_RC" != 0 ]; then
+				echo "bench/capture: lakesync sync (snapshot, jobs $j) failed:" >&2
+				tail -5 "$work/snap_j$j.err" >&2
+				W[j$j]+=" failed"
+			else
+				W[j$j]+=" $T_WALL" C[j$j]+=" $T_CPU" S[j$j]+=" $T_SRV"
+				P[j$j]+=" $(sed -n 's/.*snapshot of public.snap: .* in \([0-9.]*\) s.*/\1/p' "$work/snap_j$j.err" | tail -1)"
+			fi
+			line+=", jobs $j $T_WALL s"
+			"$bin" sync --source "$dsn" --pipeline "snap$j" --drop >/dev/null 2>&1
+			rm -rf "$work/lake1_$j"
+		done
+		echo "bench/capture: 1 snapshot $line" >&2
+	done
+	note=
+	[ "$repeat" -gt 1 ] && note=", median of $repeat"
+	copy_wall=$(median <<<"${W[copy]}")
+	row "1 snapshot $rows_snap rows ($size), COPY TO STDOUT > /dev/null$note" "" \
+		"$copy_wall s ($(median <<<"${C[copy]}"); server $(median <<<"${S[copy]}"))" "" ""
+	row "1 … for context: COPY TO STDOUT (FORMAT binary) > /dev/null" "" \
+		"$(median <<<"${W[copyb]}") s ($(median <<<"${C[copyb]}"); server $(median <<<"${S[copyb]}"))" "" ""
 	for j in $jobs_list; do
-		timed "snap_j$j" "$bin" sync --source "$dsn" --target "$work/lake1_$j" --table public.snap \
-			--pipeline "snap$j" --until-caught-up --jobs "$j"
-		if [ "$T_RC" != 0 ]; then
-			echo "bench/capture: lakesync sync (snapshot, jobs $j) failed:" >&2
-			tail -5 "$work/snap_j$j.err" >&2
-			row "1 snapshot, lakesync --jobs $j" "failed (exit $T_RC)" "" "" ""
+		if [[ "${W[j$j]}" == *failed* ]]; then
+			row "1 snapshot, lakesync --jobs $j" "failed" "" "" ""
 			continue
 		fi
-		snap_s=$(sed -n 's/.*snapshot of public.snap: .* in \([0-9.]*\) s.*/\1/p' "$work/snap_j$j.err" | tail -1)
-		row "1 snapshot, lakesync sync --until-caught-up --jobs $j" "$T_WALL s ($T_CPU)" \
-			"$copy_wall s" "$(ratio "$T_WALL" "$copy_wall")" "≤ 1.3"
+		wall=$(median <<<"${W[j$j]}")
+		row "1 snapshot, lakesync sync --until-caught-up --jobs $j$note" \
+			"$wall s ($(median <<<"${C[j$j]}"); server $(median <<<"${S[j$j]}"))" \
+			"$copy_wall s" "$(ratio "$wall" "$copy_wall")" "≤ 1.3"
+		snap_s=$(median <<<"${P[j$j]}")
 		[ -n "$snap_s" ] && row "1 … of which the snapshot phase (lakesync log)" "$snap_s s" \
 			"$copy_wall s" "$(ratio "$snap_s" "$copy_wall")" ""
-		"$bin" sync --source "$dsn" --pipeline "snap$j" --drop >/dev/null 2>&1
-		rm -rf "$work/lake1_$j"
+		echo "bench/capture: 1 snapshot jobs $j: wall${W[j$j]}; CPU${C[j$j]}; server${S[j$j]}" >&2
 	done
+	echo "bench/capture: 1 snapshot COPY: wall${W[copy]}; CPU${C[copy]}; server${S[copy]}" >&2
+	echo "bench/capture: 1 snapshot COPY binary: wall${W[copyb]}; CPU${C[copyb]}; server${S[copyb]}" >&2
 	sql "DROP TABLE snap" >/dev/null
 	sql "CHECKPOINT" >/dev/null
 fi
