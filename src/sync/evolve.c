@@ -1188,12 +1188,19 @@ sy_evolve_relation(sy_table *t, const pgo_relation *rel, sy_evolve_result *res,
 			goto out;
 		if (fresh->nfiles > 0 || t->pending_rows > 0) {
 			settle_before_refusal(t);
-			lk_error_set(err, LK_ERR_UNSUPPORTED,
-						 "column \"%s\" was added with a default the catalog does not "
-						 "record as a constant (a volatile default, or the table was "
-						 "rewritten since): the values PostgreSQL gave the existing rows "
-						 "were never sent; the table is stopped (resync it: remove its "
-						 "Delta table and run lakesync again)", nw[j].name);
+			if (!cat.known)
+				lk_error_set(err, LK_ERR_UNSUPPORTED,
+							 "column \"%s\" was added, and without access to the catalog "
+							 "(no source connection) the value PostgreSQL gave the existing "
+							 "rows cannot be known; the table is stopped (resync it: remove "
+							 "its Delta table and run lakesync again)", nw[j].name);
+			else
+				lk_error_set(err, LK_ERR_UNSUPPORTED,
+							 "column \"%s\" was added with a default the catalog does not "
+							 "record as a constant (a volatile default, or the table was "
+							 "rewritten since): the values PostgreSQL gave the existing rows "
+							 "were never sent; the table is stopped (resync it: remove its "
+							 "Delta table and run lakesync again)", nw[j].name);
 			lk_error_where(err, "column \"%s\"", nw[j].name);
 			goto out;
 		}
