@@ -6,16 +6,19 @@
  *   main ──▶ opens jobs pgc connections, imports the snapshot in each
  *     │      per table: the copy plan (format, per-column reader), one
  *     │      scratch dl_commit + data writer per worker (a commit is not
- *     │      thread-safe; each worker adds its files to its own), an
- *     │      atomic range counter
+ *     │      thread-safe; each worker adds its files to its own), ~16
+ *     │      ctid ranges per job and an atomic counter of the next one
  *     ├──▶ worker k: conn[k], two batches: COPY ranges until none is left,
  *     │    rows → the current batch; a full batch is handed to
  *     │    └──▶ encoder k: writer[k]: batch → Parquet (encode, compress,
  *     │         write) while the worker fills the other batch
  *     │    main: progress every 200 ms (TTY) / progress_interval_ms (log)
  *     ▼
- *   join ─▶ table commit: [truncate row] + every worker's add actions,
- *           txn version L - 1 ─▶ dl_commit_run (one Delta version)
+ *   join workers ─▶ encoder k closes writer[k] (last pages, footer, fsync;
+ *     │             all in parallel) ─▶ encoders stopped
+ *     ▼
+ *   table commit: [truncate row] + every worker's add actions,
+ *                 txn version L - 1 ─▶ dl_commit_run (one Delta version)
  *
  * The copy plan.  Tables are copied in the binary COPY format: columns
  * whose binary form pgt_append_binary reads (pgt_binary_native: bool,
