@@ -23,6 +23,10 @@
 #   compact    a continuous run with compaction every 300 ms: a trickle of
 #              small commits is compacted, later changes still find their
 #              rows (the index followed), equal after a SIGTERM and a rerun
+#   huge       one transaction of 300 000 inserts, updates and deletes of
+#              them and key changes (streamed, spilled, several data files
+#              before its commit): one Delta version, several new files,
+#              some with a deletion vector, equal
 #   truncate   TRUNCATE then inserts: only the new rows remain
 #   nokey      a table with neither key nor REPLICA IDENTITY FULL is refused
 #              (exit 4, actionable message, nothing created)
@@ -222,6 +226,24 @@ expect "compact/exit" "$?/$(grep -c 'compacted [0-9]* files' "$work/compact.log"
 compare "compact/m_pk" m_pk
 run_sync compact2 || failed "compact/rerun"
 compare "compact/m_pk-rerun" m_pk
+
+# ---- one transaction bigger than memory: rows of earlier files of the open commit -----------
+lk_psql <<'SQL' || failed "huge/sql"
+BEGIN;
+INSERT INTO m_pk SELECT g, repeat('h', 60) || g, g, NULL, NULL FROM generate_series(100001, 400000) g;
+UPDATE m_pk SET n = -n WHERE id BETWEEN 100001 AND 200000;
+DELETE FROM m_pk WHERE id BETWEEN 150001 AND 160000 OR id BETWEEN 390001 AND 400000;
+UPDATE m_pk SET id = id + 1000000 WHERE id BETWEEN 120001 AND 121000;
+COMMIT;
+SQL
+vh=$(version m_pk)
+if run_sync huge; then pass "huge/run"; else failed "huge/run (exit $?)"; tail -5 "$work/huge.log"; fi
+compare "huge/m_pk" m_pk
+expect "huge/one-commit" "$(version m_pk)" $((vh + 1))
+hj="$lake/public/m_pk/_delta_log/$(printf '%020d' $((vh + 1))).json"
+nadd=$(grep -c '"add"' "$hj")
+ndv=$(grep -c '"add".*"deletionVector"' "$hj")
+expect "huge/dv-on-new-files" "$([ "$nadd" -ge 2 ] && [ "$ndv" -ge 1 ] && echo ok)" "ok"
 
 # ---- truncate ----------------------------------------------------------------------------
 lk_psql <<'SQL' || failed "truncate/sql"
