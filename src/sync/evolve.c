@@ -880,6 +880,47 @@ delta_only(const sy_table *t, int i)
 	return i >= 0 && t->delta_src[i] == SRC_NONE;
 }
 
+/* Attnums the table did not learn at init (0): by name in the catalog
+ * now; the rest by position, the columns being in attnum order: the
+ * unknown columns between two known ones take the catalog's attributes
+ * between those (dropped ones included) when there are as many. */
+static void
+guess_attnums(sy_table *t, const sy_evolve_catalog *cat)
+{
+	if (!cat->known)
+		return;
+	for (int i = 0; i < t->ncols; i++)
+		if (t->cols[i].attnum <= 0) {
+			const sy_evolve_attr *at = attr_by_name(cat, t->cols[i].name);
+			bool taken = false;
+			for (int k = 0; at && k < t->ncols; k++)
+				taken |= t->cols[k].attnum == at->attnum;
+			if (at && !taken)
+				t->cols[i].attnum = at->attnum;
+		}
+	for (int i = 0; i < t->ncols;) {
+		if (t->cols[i].attnum > 0) {
+			i++;
+			continue;
+		}
+		int e = i;
+		while (e < t->ncols && t->cols[e].attnum <= 0)
+			e++;
+		int lo = i > 0 ? t->cols[i - 1].attnum : 0;
+		int hi = e < t->ncols ? t->cols[e].attnum : INT32_MAX;
+		int n = 0;
+		for (int k = 0; k < cat->nattrs; k++)
+			n += !cat->attrs[k].generated && cat->attrs[k].attnum > lo &&
+				 cat->attrs[k].attnum < hi;
+		if (n == e - i)
+			for (int k = 0, c = i; k < cat->nattrs; k++)
+				if (!cat->attrs[k].generated && cat->attrs[k].attnum > lo &&
+					cat->attrs[k].attnum < hi)
+					t->cols[c++].attnum = cat->attrs[k].attnum;
+		i = e;
+	}
+}
+
 /* A change is refused: when the current transaction has not changed the
  * table yet, what is pending belongs to finished transactions: commit it
  * now, so that stopping the table holds the slot at the refused
@@ -984,13 +1025,7 @@ sy_evolve_relation(sy_table *t, const pgo_relation *rel, sy_evolve_result *res,
 		}
 		pgc_close(conn);
 		conn = NULL;
-		/* attnums the table did not learn at init: by name, now */
-		for (int i = 0; i < t->ncols; i++)
-			if (t->cols[i].attnum <= 0) {
-				const sy_evolve_attr *at = attr_by_name(&cat, t->cols[i].name);
-				if (at)
-					t->cols[i].attnum = at->attnum;
-			}
+		guess_attnums(t, &cat);
 	}
 
 	/* old and new columns */
