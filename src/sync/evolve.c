@@ -1012,6 +1012,10 @@ sy_evolve_relation(sy_table *t, const pgo_relation *rel, sy_evolve_result *res,
 	bool delta_change = false;
 
 	/* 1. the catalog, when there is one */
+	if (!t->source_dsn && streaming)
+		lk_warn("%s: schema change without a source connection for the catalog: "
+				"renames look like drop + add, defaults of added columns are unknown",
+				t->qualname);
 	if (t->source_dsn && streaming) {
 		lk_error e2;
 		conn = pgc_connect(t->source_dsn, false, &e2);

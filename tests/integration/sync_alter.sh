@@ -341,6 +341,9 @@ run_mode() {
 	kill -INT "$lspid" 2>/dev/null
 	wait "$lspid" 2>/dev/null
 	lspid=
+	if grep -q "schema change without a source connection" "$log"; then
+		failed "$mode: lakesync ran schema changes without the catalog (sy_table.source_dsn not set by capture)"
+	fi
 	if grep -q "schema change applied" "$log"; then
 		pass "$mode: schema changes applied while streaming ($(grep -c 'schema change applied' "$log") Relation changes)"
 	else
