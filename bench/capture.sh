@@ -350,6 +350,8 @@ fi
 # log already has OPTIMIZE commits, else `lakesync delta optimize`, as the
 # table says — and counted again.  At ≤ 2 M rows (or UH_CHECK=1) the mirror
 # table is checked against Postgres by tests/oracle/mirror_check.mjs.
+# UH_MIRROR_OPTS adds options to the timed mirror drain (e.g.
+# "--index-memory 1G": how much of the cost is the index spilling).
 if want 5; then
 	uh_rows=${UH_ROWS:-$rows_snap}
 	uh_updates=${UH_UPDATES:-$rows_upd}
@@ -416,8 +418,10 @@ SQL
 		for m in history mirror; do
 			lk=$lake5h; [ $m = mirror ] && lk=$lake5m
 			cat "$LK_PG_DIR"/data/pg_wal/0* >/dev/null 2>&1
+			extra=()
+			[ $m = mirror ] && [ -n "${UH_MIRROR_OPTS:-}" ] && read -r -a extra <<<"$UH_MIRROR_OPTS"
 			"$helper" rusage "$work/uh_drain_$m.ru" "$bin" sync --source "$dsn" --target "$lk" --table public.uh \
-				--pipeline "uh_$m" --mode $m --until-caught-up >"$work/uh_drain_$m.out" 2>"$work/uh_drain_$m.err"
+				--pipeline "uh_$m" --mode $m --until-caught-up "${extra[@]}" >"$work/uh_drain_$m.out" 2>"$work/uh_drain_$m.err"
 			rc=$?
 			if [ $rc != 0 ]; then
 				echo "bench/capture: 5: lakesync sync --mode $m (drain) failed (exit $rc):" >&2
@@ -433,10 +437,10 @@ SQL
 		mc=$(calc '%.2f' "$(ru uh_drain_mirror user_s) + $(ru uh_drain_mirror sys_s)")
 		row "5 … drain of $uh_updates random updates over the $uh_rows rows (transactions of $uh_txn, $wal of WAL), --mode history" \
 			"$hw s ($hc), $(calc '%.0f' "$uh_updates / $hw") updates/s" "" "" ""
-		row "5 … the same drain, --mode mirror (deletion vectors through the key index)" \
+		row "5 … the same drain, --mode mirror (deletion vectors through the key index)${UH_MIRROR_OPTS:+, $UH_MIRROR_OPTS}" \
 			"$mw s ($mc), $(calc '%.0f' "$uh_updates / $mw") updates/s" "history $hw s" "$(ratio "$mw" "$hw")" "≤ 2"
 		idxdisk=$(du -sk "$lake5m/_lakesync/uh_mirror/index" 2>/dev/null | cut -f1)
-		row "5 … peak RSS of the drain (ru_maxrss; key index on disk afterwards: ${idxdisk:-?} KiB, --index-memory default)" \
+		row "5 … peak RSS of the drain (ru_maxrss; key index on disk afterwards: ${idxdisk:-?} KiB)" \
 			"mirror $(mib "$(ru uh_drain_mirror maxrss_kib)") MiB" \
 			"history $(mib "$(ru uh_drain_history maxrss_kib)") MiB" \
 			"$(ratio "$(ru uh_drain_mirror maxrss_kib)" "$(ru uh_drain_history maxrss_kib)")" ""
