@@ -1118,6 +1118,16 @@ sy_capture_run(const sy_capture_options *o, sy_capture_result *res, lk_error *er
 		goto out;
 	}
 
+	/* the key indexes of mirror tables: loaded, caught up or rebuilt now
+	 * rather than at their first change */
+	for (int i = 0; i < c->n; i++) {
+		sy_table *t = c->tables[i];
+		lk_error e;
+		if (t->mode == SY_TABLE_MIRROR && t->state != SY_ERROR && t->state != SY_SNAPSHOT &&
+			!sy_mirror_open_index(t, &e))
+			fail_table(c, t, &e, t->version >= 0 ? (uint64_t) t->version + 1 : 0);
+	}
+
 	/* stream (with the maintenance worker) */
 	maint_start(c);
 	if (pthread_create(&c->hb, NULL, heartbeat_main, c) == 0)

@@ -1289,6 +1289,12 @@ own_open(sy_mirror *m, const dl_snapshot *snap, lk_error *err)
 		sy_pkindex_close(idx);
 		return NULL;
 	}
+	/* a rebuild is expensive: keep it (not with the open commit's files) */
+	if (t->cfg.index_save_ms >= 0 && !(t->mode != SY_TABLE_MIRROR && t->commit)) {
+		lk_error e2;
+		if (!sy_pkindex_save(idx, NULL, snap->version, &e2))
+			lk_warn("%s: could not save the key index: %s", t->qualname, e2.msg);
+	}
 	return idx;
 }
 
@@ -1350,6 +1356,15 @@ ensure_index(sy_mirror *m, lk_error *err)
 	m->idx_dirty = false;
 	m->saved_ms = mono_ms();
 	return true;
+}
+
+bool
+sy_mirror_open_index(sy_table *t, lk_error *err)
+{
+	sy_mirror *m = t->mirror;
+	if (t->mode != SY_TABLE_MIRROR || !m)
+		return true;
+	return ensure_index(m, err);
 }
 
 static void

@@ -77,6 +77,11 @@ int sy_mirror_key_columns(const sy_table *t, const char *const **names);
 
 /* ---- mirror changes (t->mode == SY_TABLE_MIRROR) ----------------------- */
 
+/* Open the key index now (it is otherwise opened by the first change):
+ * the saved one, caught up from the log, or rebuilt from the table (then
+ * saved).  History tables: nothing. */
+bool sy_mirror_open_index(sy_table *t, lk_error *err);
+
 bool sy_mirror_insert(sy_table *t, sy_txn *tx, sy_rowvals *n, lk_error *err);
 /* o: the old tuple ('K' or 'O', old_kind) or NULL.  'u' values of n must
  * have been filled from o / the cache where possible; the rest come from
