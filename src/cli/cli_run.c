@@ -174,6 +174,9 @@ attempt_pipeline(worker *w, lk_error *err)
 		o.cfg.flush_bytes = pl->flush_bytes;
 	if (pl->flush_interval_ms > 0)
 		o.cfg.flush_interval_ms = pl->flush_interval_ms;
+	if (pl->index_memory > 0)
+		o.cfg.index_bytes = (size_t) pl->index_memory;
+	o.no_maintenance = !pl->maintenance;
 	o.progress_tty = false;
 
 	sy_capture_result res;

@@ -619,7 +619,8 @@ static bool
 build_pipeline(parser *p, section *s, sy_config_pipeline *pl)
 {
 	static const char known[] = "source, target, mode, tables, flush_bytes, "
-								"flush_interval_ms, jobs (and KEY_env forms)";
+								"flush_interval_ms, jobs, index_memory, maintenance "
+								"(and KEY_env forms)";
 	memset(pl, 0, sizeof(*pl));
 	pl->name = s->name;
 	pl->line = s->line;
@@ -631,12 +632,23 @@ build_pipeline(parser *p, section *s, sy_config_pipeline *pl)
 		return fail_at(p, s->line, LK_ERR_INVALID, "%s", e.msg);
 	const char **tables = NULL;
 	int ntables = 0;
-	const char *fb = NULL;
+	const char *fb = NULL, *im = NULL, *mt = NULL;
 	int64_t v;
 	if (!get_str(p, s, "source", &pl->source) || !get_str(p, s, "target", &pl->target) ||
 		!get_str(p, s, "mode", &pl->mode) || !get_list(p, s, "tables", &tables, &ntables) ||
-		!get_str(p, s, "flush_bytes", &fb))
+		!get_str(p, s, "flush_bytes", &fb) || !get_str(p, s, "index_memory", &im) ||
+		!get_str(p, s, "maintenance", &mt))
 		return false;
+	if (im && (!sy_config_parse_size(im, &pl->index_memory) ||
+			   pl->index_memory < (INT64_C(1) << 20)))
+		return fail_at(p, s->line, LK_ERR_INVALID, "invalid index_memory \"%s\" in %s (at "
+					   "least 1M)", im, sec_title(p, s));
+	pl->maintenance = true;
+	if (mt && (!strcmp(mt, "off") || !strcmp(mt, "false")))
+		pl->maintenance = false;
+	else if (mt && strcmp(mt, "on") != 0 && strcmp(mt, "true") != 0)
+		return fail_at(p, s->line, LK_ERR_INVALID, "invalid maintenance \"%s\" in %s (on or "
+					   "off)", mt, sec_title(p, s));
 	if (!valid_table_mode(pl->mode))
 		return fail_at(p, s->line, LK_ERR_INVALID, "unknown mode \"%s\" in %s (history or "
 					   "mirror)", pl->mode, sec_title(p, s));

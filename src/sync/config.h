@@ -16,6 +16,8 @@
  *   flush_bytes = 128M
  *   flush_interval_ms = 1000
  *   jobs = 4
+ *   index_memory = 256M                 key index per mirror table
+ *   maintenance = on                    compaction, checkpoints, vacuum
  *
  *   [pipeline.orders.table.public.orders]        per-table settings
  *   mode = history
@@ -69,6 +71,8 @@ typedef struct sy_config_pipeline {
 	int64_t flush_bytes;        /* 0 = engine default */
 	int flush_interval_ms;      /* 0 = engine default */
 	int jobs;                   /* snapshot connections, 0 = number of cores */
+	int64_t index_memory;       /* per table key index, 0 = engine default */
+	bool maintenance;           /* compaction/checkpoints/vacuum (default on) */
 	int line;                   /* of the section header */
 } sy_config_pipeline;
 

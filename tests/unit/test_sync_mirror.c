@@ -27,6 +27,7 @@
 #include "delta/log.h"
 #include "delta/scan.h"
 #include "delta/writer.h"
+#include "sync/config.h"
 #include "sync/mirror.h"
 #include "sync/table.h"
 
@@ -1034,4 +1035,51 @@ Test(symirror, history_fills_toast_from_latest_image_after_restart)
 					 "005000.000 update_postimage 10 ten #9000h -\n");
 	free(d);
 	free(b1);
+}
+
+Test(symirror, config_mode_location_index_memory_maintenance)
+{
+	static const char text[] =
+		"[pipeline.p]\n"
+		"source = \"dbname=x\"\n"
+		"target = \"/lake\"\n"
+		"mode = mirror\n"
+		"tables = public.a, public.b\n"
+		"index_memory = 256M\n"
+		"maintenance = off\n"
+		"\n"
+		"[pipeline.p.table.public.b]\n"
+		"mode = history\n";
+	lk_error err;
+	sy_config_file *cf = sy_config_parse(text, strlen(text), "t.conf", &err);
+	cr_assert_not_null(cf, "%s (%s)", err.msg, err.where);
+	const sy_config_pipeline *pl = &cf->pipelines[0];
+	cr_assert_eq(pl->index_memory, INT64_C(256) << 20);
+	cr_assert_not(pl->maintenance);
+	cr_assert_eq(pl->ntables, 2);
+	char *la = sy_config_location(cf, pl, &pl->tables[0]);
+	char *lb = sy_config_location(cf, pl, &pl->tables[1]);
+	cr_assert_str_eq(pl->tables[0].mode, "mirror");
+	cr_assert_str_eq(la, "/lake/public/a");
+	cr_assert_str_eq(pl->tables[1].mode, "history");
+	cr_assert_str_eq(lb, "/lake/public/b_history");
+	free(la);
+	free(lb);
+	sy_config_free(cf);
+	/* defaults, and bad values name the section */
+	static const char t2[] = "[pipeline.q]\nsource = s\ntarget = /l\ntables = a\n";
+	cf = sy_config_parse(t2, strlen(t2), "t.conf", &err);
+	cr_assert_not_null(cf, "%s", err.msg);
+	cr_assert(cf->pipelines[0].maintenance);
+	cr_assert_eq(cf->pipelines[0].index_memory, 0);
+	sy_config_free(cf);
+	static const char t3[] = "[pipeline.q]\nsource = s\ntarget = /l\ntables = a\n"
+							 "maintenance = sometimes\n";
+	cr_assert_null(sy_config_parse(t3, strlen(t3), "t.conf", &err));
+	cr_assert_not_null(strstr(err.msg, "invalid maintenance \"sometimes\" in [pipeline.q]"),
+					   "%s", err.msg);
+	static const char t4[] = "[pipeline.q]\nsource = s\ntarget = /l\ntables = a\n"
+							 "index_memory = 10k\n";
+	cr_assert_null(sy_config_parse(t4, strlen(t4), "t.conf", &err));
+	cr_assert_not_null(strstr(err.msg, "invalid index_memory"), "%s", err.msg);
 }
