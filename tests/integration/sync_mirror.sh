@@ -27,6 +27,8 @@
 #              them and key changes (streamed, spilled, several data files
 #              before its commit): one Delta version, several new files,
 #              some with a deletion vector, equal
+#   kill       three continuous runs killed with SIGKILL mid-stream (index
+#              saved or not), then --until-caught-up: equal
 #   truncate   TRUNCATE then inserts: only the new rows remain
 #   nokey      a table with neither key nor REPLICA IDENTITY FULL is refused
 #              (exit 4, actionable message, nothing created)
@@ -244,6 +246,27 @@ hj="$lake/public/m_pk/_delta_log/$(printf '%020d' $((vh + 1))).json"
 nadd=$(grep -c '"add"' "$hj")
 ndv=$(grep -c '"add".*"deletionVector"' "$hj")
 expect "huge/dv-on-new-files" "$([ "$nadd" -ge 2 ] && [ "$ndv" -ge 1 ] && echo ok)" "ok"
+
+# ---- SIGKILL while streaming: the rerun resumes exactly once ----------------------------------
+for round in 1 2 3; do
+	"$bin" sync --source "$dsn" --target "$lake" --table public.m_pk --table public.m_full \
+		--table public.m_ident --mode mirror --flush-interval-ms 100 >"$work/kill$round.log" 2>&1 &
+	kpid=$!
+	for k in $(seq 1 15); do
+		lk_psql -c "UPDATE m_pk SET n = n + 1, v = 'k$round' WHERE id % 17 = $k" \
+			-c "INSERT INTO m_pk VALUES ($((500000 + round * 100 + k)), 'killed?', $k, repeat('x', 9000), NULL)" \
+			-c "UPDATE m_pk SET n = n - 1 WHERE id = $((500000 + round * 100 + k))" \
+			-c "DELETE FROM m_pk WHERE id % 31 = $k AND id < 100000" \
+			-c "UPDATE m_full SET b = b || '$k' WHERE a = $((k % 7))" >/dev/null || failed "kill/sql"
+		sleep 0.05
+	done
+	sleep 0.$((RANDOM % 9 + 1))
+	kill -9 "$kpid" 2>/dev/null
+	wait "$kpid" 2>/dev/null
+done
+if run_sync killrerun; then pass "kill/rerun"; else failed "kill/rerun (exit $?)"; tail -5 "$work/killrerun.log"; fi
+compare "kill/m_pk" m_pk
+compare "kill/m_full" m_full
 
 # ---- truncate ----------------------------------------------------------------------------
 lk_psql <<'SQL' || failed "truncate/sql"
