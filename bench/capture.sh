@@ -33,7 +33,9 @@
 #              run N times in turn and the medians are shown.  Server CPU:
 #              CPU seconds of the backends that ran the command (exited by
 #              then: the postmaster's reaped-children time, before and
-#              after).  For context only: psql COPY in the binary format.
+#              after; autovacuum is off for the table so that no worker
+#              exits in between).  For context only: psql COPY in the
+#              binary format.
 #              Goal: ≤ 1.3× COPY.
 # 2 drain      table upd (1 M rows) synced by lakesync (untimed), then two
 #              more slots created at the same point for pg_recvlogical
@@ -149,7 +151,7 @@ median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR) pr
 if want 1; then
 	echo "bench/capture: 1 snapshot: generating $rows_snap rows" >&2
 	sql "CREATE TABLE snap (id bigint PRIMARY KEY, a int, b bigint, c double precision,
-		d numeric(12,2), e text, f timestamptz)" >/dev/null
+		d numeric(12,2), e text, f timestamptz) WITH (autovacuum_enabled = off)" >/dev/null
 	sql "INSERT INTO snap SELECT g, g % 1000, g * 7, g / 3.0, (g % 100000) / 100.0,
 		md5(g::text) || ' note ' || (g % 977), '2024-01-01'::timestamptz + g * interval '1 second'
 		FROM generate_series(1, $rows_snap) g" >/dev/null
