@@ -304,6 +304,8 @@ struct sy_mirror {
 	size_t rcap;
 	fixup *fx;
 	size_t nfx, capfx;
+	lk_arena fxa;               /* the fixups' paths (an index may close
+								 * before they are read) */
 	/* the open commit (mirror) */
 	ofile *of;
 	size_t nof, capof;
@@ -444,6 +446,7 @@ sy_mirror_init(sy_table *t, const pgc_table_info *info, const pgc_table_def *def
 	m->t = t;
 	lk_arena_init(&m->arena, 0);
 	lk_arena_init(&m->carena, 0);
+	lk_arena_init(&m->fxa, 0);
 	m->replident = info ? info->replident : t->replident;
 	int npk = 0;
 	for (int i = 0; i < def->ncols; i++)
@@ -698,7 +701,11 @@ sy_mirror_add_fixup(const sy_table *t, int64_t row, int col, const char *path,
 		m->capfx = m->capfx ? m->capfx * 2 : 64;
 		m->fx = lk_xrealloc(m->fx, m->capfx * sizeof(fixup));
 	}
-	m->fx[m->nfx++] = (fixup){.row = row, .col = col, .path = path, .srcrow = srcrow};
+	/* consecutive fixups mostly name the same file: one copy */
+	const char *p = m->nfx && strcmp(m->fx[m->nfx - 1].path, path) == 0
+						? m->fx[m->nfx - 1].path
+						: lk_arena_strdup(&m->fxa, path);
+	m->fx[m->nfx++] = (fixup){.row = row, .col = col, .path = p, .srcrow = srcrow};
 }
 
 bool
@@ -1413,6 +1420,7 @@ reset_batch_state(sy_mirror *m)
 {
 	bm_clear(&m->bm);
 	m->nfx = 0;
+	lk_arena_reset(&m->fxa);
 }
 
 static void
@@ -1463,6 +1471,7 @@ sy_mirror_free(sy_table *t, bool save)
 	lk_buf_free(&m->key2);
 	lk_buf_free(&m->pre);
 	lk_arena_free(&m->carena);
+	lk_arena_free(&m->fxa);
 	lk_arena_free(&m->arena);
 	free(m);
 	t->mirror = NULL;
@@ -2259,6 +2268,7 @@ sy_mirror_history_before_write(sy_table *t, lk_error *err)
 		t->batch = nb;
 	}
 	m->nfx = 0;
+	lk_arena_reset(&m->fxa);
 	return true;
 }
 
@@ -2300,6 +2310,7 @@ sy_mirror_history_discard(sy_table *t)
 	if (!m)
 		return;
 	m->nfx = 0;
+	lk_arena_reset(&m->fxa);
 	bm_clear(&m->bm);
 	if (m->idx_open && m->idx_dirty)
 		index_close(m, false);

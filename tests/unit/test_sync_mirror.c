@@ -990,6 +990,14 @@ Test(symirror, history_fills_toast_from_latest_image_after_restart)
 	upd(&t, &tx, "10", "ten", "\x01u", NULL);
 	commit(&t);
 	sy_table_free(&t);
+	/* a value still to be read when a TRUNCATE empties the index */
+	cr_assert(try_open(&t, &cfg, SY_TABLE_HISTORY, true, 'd', &err), "%s", err.msg);
+	cr_assert(sy_table_set_relation(&t, relation('d', true), &err));
+	tx = begin(&t, 0x6000);
+	upd(&t, &tx, "10", "zehn", "\x01u", NULL);
+	cr_assert(sy_table_truncate(&t, &tx, &err), "%s", err.msg);
+	commit(&t);
+	sy_table_free(&t);
 
 	/* read the history back: every post-image has the full value */
 	st_store st;
@@ -1032,7 +1040,9 @@ Test(symirror, history_fills_toast_from_latest_image_after_restart)
 					 "003000.002 update_postimage 1 eins #9000h -\n"
 					 "004000.000 update_preimage 1 - - -\n"
 					 "004000.001 update_postimage 10 zehn #9000h -\n"
-					 "005000.000 update_postimage 10 ten #9000h -\n");
+					 "005000.000 update_postimage 10 ten #9000h -\n"
+					 "006000.000 update_postimage 10 zehn #9000h -\n"
+					 "006000.001 truncate - - - -\n");
 	free(d);
 	free(b1);
 }
