@@ -855,3 +855,129 @@ Test(sync_pkindex, ten_million_peak_memory)
 		cr_assert_lt(hwm, (64 + 24) * 1024, "VmHWM %ld KiB", hwm);
 	sy_pkindex_close(idx);
 }
+
+/* ---------- benchmark (PKINDEX_BENCH=1; skipped otherwise) ----------
+ *
+ * The mirror drain's shape: bulk load of PKINDEX_BENCH_KEYS (10 M) keys
+ * over 100 files at the default 64 MiB budget, then PKINDEX_BENCH_OPS
+ * (1 M) random updates, each a get of an existing key then a put of it at
+ * a new (file, row), a new file every 500 updates; then a save.  Prints
+ * ns/op and VmHWM.  Checks every get. */
+
+typedef struct bench_scan {
+	uint64_t n;
+} bench_scan;
+
+static bool
+bench_scan_fn(void *ctx, sy_pkindex *idx, lk_error *err)
+{
+	bench_scan *b = ctx;
+	uint8_t k[16];
+	char path[32];
+	uint64_t per = b->n / 100 + 1;
+	for (uint64_t i = 0; i < b->n; i++) {
+		snprintf(path, sizeof(path), "part-%03d.parquet", (int) (i / per));
+		size_t l = make_key(i, k);
+		if (!sy_pkindex_bulk_add(idx, k, l, path, i % per, err))
+			return false;
+	}
+	return true;
+}
+
+static double
+cpu_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+static uint64_t
+env_u64(const char *name, uint64_t dflt)
+{
+	const char *s = getenv(name);
+	return s && *s ? strtoull(s, NULL, 10) : dflt;
+}
+
+Test(sync_pkindex, bench_update_heavy, .timeout = 600)
+{
+	if (!getenv("PKINDEX_BENCH") || !*getenv("PKINDEX_BENCH"))
+		cr_skip_test("set PKINDEX_BENCH=1 to run");
+	const uint64_t n = env_u64("PKINDEX_BENCH_KEYS", 10000000);
+	const uint64_t ops = env_u64("PKINDEX_BENCH_OPS", 1000000);
+	sy_pkindex *idx = new_index(env_u64("PKINDEX_BENCH_BUDGET", 0), NULL);
+	lk_error err;
+	bench_scan bs = {.n = n};
+	double t0 = now_s(), c0 = cpu_s();
+	cr_assert(sy_pkindex_bulk_load(idx, bench_scan_fn, &bs, &err), "%s",
+			  err.msg);
+	double t1 = now_s();
+	sy_pkindex_stats st0;
+	sy_pkindex_get_stats(idx, &st0);
+	long hwm_load = vm_hwm_kib();
+	double c1 = cpu_s();
+	/* keys updated so far (a bitmap, to keep the bench's own memory small):
+	 * an updated key lives in an update file at a row < 500 */
+	uint8_t *upd = lk_xcalloc(n / 8 + 1, 1);
+	uint64_t per = n / 100 + 1;
+	uint32_t *fids = lk_xmalloc((100 + ops / 500 + 2) * sizeof(uint32_t));
+	char path[40];
+	for (int f = 0; f < 100; f++) {
+		snprintf(path, sizeof(path), "part-%03d.parquet", f);
+		fids[f] = fid(idx, path);
+	}
+	uint8_t k[16];
+	sy_pkindex_loc loc;
+	double tget = 0, tput = 0;
+	double t2 = now_s();
+	for (uint64_t j = 0; j < ops; j++) {
+		if (j % 500 == 0) {
+			snprintf(path, sizeof(path), "upd-%06llu.parquet",
+					 (unsigned long long) (j / 500));
+			fids[100 + j / 500] = fid(idx, path);
+		}
+		uint64_t i = splitmix(j ^ 0x5EED) % n;
+		size_t l = make_key(i, k);
+		double a = now_s();
+		bool found = get(idx, k, l, &loc);
+		double b = now_s();
+		cr_assert(found, "key %llu", (unsigned long long) i);
+		if (upd[i / 8] & (1u << (i % 8))) {
+			cr_assert_geq(loc.file_id, fids[100], "key %llu", (unsigned long long) i);
+			cr_assert_lt(loc.row, 500);
+		} else {
+			cr_assert_eq(loc.file_id, fids[i / per], "key %llu",
+						 (unsigned long long) i);
+			cr_assert_eq(loc.row, i % per);
+		}
+		uint32_t nf = (uint32_t) (100 + j / 500);
+		put(idx, k, l, fids[nf], j % 500);
+		double c = now_s();
+		upd[i / 8] |= (uint8_t) (1u << (i % 8));
+		tget += b - a;
+		tput += c - b;
+	}
+	double t3 = now_s(), c3 = cpu_s();
+	cr_assert(sy_pkindex_save(idx, NULL, 1, &err), "%s", err.msg);
+	double t4 = now_s();
+	sy_pkindex_stats st;
+	sy_pkindex_get_stats(idx, &st);
+	long hwm = vm_hwm_kib();
+	fprintf(stderr,
+			"pkindex bench: bulk load %llu keys %.2f s wall, %.2f s cpu (%d runs "
+			"after, VmHWM %.1f MiB); %llu get+put %.2f s wall, %.2f s cpu = "
+			"%.0f ns/pair wall (get %.0f ns, put+flush/merge "
+			"%.0f ns); save %.2f s; %d runs, %llu flushes, %llu merges; "
+			"index memory %.1f MiB; VmHWM %.1f MiB\n",
+			(unsigned long long) n, t1 - t0, c1 - c0, st0.nruns,
+			(double) hwm_load / 1024.0,
+			(unsigned long long) ops, t3 - t2, c3 - c1,
+			(t3 - t2) * 1e9 / (double) ops,
+			tget * 1e9 / (double) ops, tput * 1e9 / (double) ops, t4 - t3,
+			st.nruns, (unsigned long long) st.flushes,
+			(unsigned long long) st.merges, (double) st.mem_bytes / 1048576.0,
+			(double) hwm / 1024.0);
+	free(upd);
+	free(fids);
+	sy_pkindex_close(idx);
+}
