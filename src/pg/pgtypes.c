@@ -16,6 +16,24 @@
  *   arrays       {elem,elem,…}   elem: NULL | unquoted | "quoted with \" and \\"
  *                ("[lo:hi]={…}" decoration and nested {…} are refused:
  *                 Delta's array has neither bounds nor dimensions)
+ *
+ * Binary (send-function) forms read by pgt_append_binary, big-endian:
+ *
+ *   bool         1 byte, 0 or 1
+ *   int2/4/8     2/4/8 bytes, two's complement
+ *   float4/8     4/8 bytes IEEE 754 (any NaN becomes the text path's NaN)
+ *   numeric      int16 ndigits, int16 weight, uint16 sign (0x0000 +,
+ *                0x4000 -, 0xC000 NaN, 0xD000 Infinity, 0xF000 -Infinity),
+ *                uint16 dscale, ndigits × int16 base-10000 digits (0–9999);
+ *                value = Σ digit[i] × 10000^(weight − i)
+ *   text-like    the bytes of the text output (text, varchar, bpchar,
+ *                name, json; no escapes)
+ *   jsonb        uint8 version (1), then the text output
+ *   bytea        the bytes
+ *   uuid         16 bytes
+ *   date         int32 days since 2000-01-01; INT32_MIN/MAX = ∓infinity
+ *   timestamp    int64 µs since 2000-01-01 00:00:00 (UTC for
+ *   timestamptz  timestamptz); INT64_MIN/MAX = ∓infinity
  */
 #include "pg/pgtypes.h"
 
@@ -927,25 +945,7 @@ pgt_append_text(const pgt_conv *conv, lk_column *col, const char *colname,
 
 /* ---------------------------------------------------------------- binary */
 
-/*
- * Binary (send-function) forms read here, big-endian:
- *
- *   bool         1 byte, 0 or 1
- *   int2/4/8     2/4/8 bytes, two's complement
- *   float4/8     4/8 bytes IEEE 754 (any NaN becomes the text path's NaN)
- *   numeric      int16 ndigits, int16 weight, uint16 sign (0x0000 +,
- *                0x4000 -, 0xC000 NaN, 0xD000 Infinity, 0xF000 -Infinity),
- *                uint16 dscale, ndigits × int16 base-10000 digits (0–9999);
- *                value = Σ digit[i] × 10000^(weight − i)
- *   text-like    the bytes of the text output (text, varchar, bpchar,
- *                name, json; no escapes)
- *   jsonb        uint8 version (1), then the text output
- *   bytea        the bytes
- *   uuid         16 bytes
- *   date         int32 days since 2000-01-01; INT32_MIN/MAX = ∓infinity
- *   timestamp    int64 µs since 2000-01-01 00:00:00 (UTC for
- *   timestamptz  timestamptz); INT64_MIN/MAX = ∓infinity
- */
+/* Binary forms: see the top of the file. */
 
 #define PG_EPOCH_DAYS 10957                          /* 2000-01-01 */
 #define PG_EPOCH_MICROS (INT64_C(10957) * 86400 * 1000000)
