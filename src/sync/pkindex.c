@@ -54,6 +54,21 @@
 #define FANOUT 4
 #define CHUNK ((size_t) 256 << 10)
 #define MANIFEST "pkindex.manifest"
+#define RA_BLOCKS 16          /* blocks per sequential read of a merge */
+#define NO_SEQ UINT64_MAX
+
+/* Block cache: blocks of runs, keyed by (run seq, block number); CLOCK
+ * eviction.  A block's checksum is verified when it enters the cache; a
+ * hit is not verified again.  Memory: budget/8, allocated on first use. */
+typedef struct bcache {
+	uint8_t *mem;             /* cap × BLOCK */
+	uint64_t *seq;            /* per entry: run seq, NO_SEQ = free */
+	uint32_t *blk;
+	uint8_t *ref;
+	uint32_t *tab;            /* open addressing: entry + 1, 0 = empty */
+	uint32_t cap, tabmask, hand;
+	uint64_t hits, misses;
+} bcache;
 
 typedef struct slot {
 	uint64_t hash;
@@ -110,6 +125,8 @@ struct sy_pkindex {
 	uint32_t last_id;         /* bulk_add cache */
 	const char *last_path;
 	uint8_t blockbuf[BLOCK];
+	bcache cache;
+	bool bulk;                /* inside bulk_load: no tiered merges */
 	sy_pkindex_stats st;
 };
 
@@ -343,7 +360,8 @@ entry_gone(const sy_pkindex *idx, uint32_t file)
 static void
 mem_alloc(sy_pkindex *idx)
 {
-	/* budget/2 for the memory table: half slots, half key bytes */
+	/* budget/4 for the slots, budget/8 for key bytes, budget/8 for the
+	 * block cache, budget/4 for the blooms (see rw_open) */
 	size_t share = idx->budget / 4;
 	size_t n = 1024;
 	while (n * 2 * sizeof(slot) <= share)
@@ -351,7 +369,9 @@ mem_alloc(sy_pkindex *idx)
 	idx->nslots = n;
 	idx->max_used = n / 10 * 7;
 	idx->slots = lk_xcalloc(n, sizeof(slot));
-	idx->max_chunk_bytes = share;
+	idx->max_chunk_bytes = idx->budget / 8;
+	uint32_t cap = (uint32_t) (idx->budget / 8 / (BLOCK + 24));
+	idx->cache.cap = cap < 16 ? 16 : cap;
 }
 
 static void
@@ -617,19 +637,26 @@ rw_finish(rwriter *w, run *r, lk_error *err)
 {
 	if (!rw_flush_block(w, err))
 		goto fail;
+	/* fences, bloom and footer written from where they are (the bloom is
+	 * not copied: it can be a large share of the budget) */
 	size_t fb = (size_t) w->nblocks * 8;
-	uint8_t *tail = lk_xmalloc(fb + w->bloom_bytes + FOOTER);
+	uint8_t *tail = lk_xmalloc(fb + FOOTER);
 	for (uint32_t i = 0; i < w->nblocks; i++)
 		st64(tail + 8 * i, w->fences[i]);
-	memcpy(tail + fb, w->bloom, w->bloom_bytes);
-	uint8_t *f = tail + fb + w->bloom_bytes;
+	uint8_t *f = tail + fb;
 	st64(f, w->count);
 	st32(f + 8, w->nblocks);
 	st32(f + 12, w->bloom_bytes);
 	st32(f + 16, w->bloom_k);
-	st32(f + 20, (uint32_t) crc32(0, tail, (uInt) (fb + w->bloom_bytes + 20)));
+	uLong crc = crc32(0, tail, (uInt) fb);
+	crc = crc32(crc, w->bloom, (uInt) w->bloom_bytes);
+	crc = crc32(crc, f, 20);
+	st32(f + 20, (uint32_t) crc);
 	memcpy(f + 24, "LKPKRUN1", 8);
-	bool ok = write_all(w->fd, tail, fb + w->bloom_bytes + FOOTER, w->off,
+	bool ok = write_all(w->fd, tail, fb, w->off, w->path, err) &&
+			  write_all(w->fd, w->bloom, w->bloom_bytes, w->off + fb, w->path,
+						err) &&
+			  write_all(w->fd, f, FOOTER, w->off + fb + w->bloom_bytes,
 						w->path, err);
 	free(tail);
 	if (!ok)
@@ -650,21 +677,176 @@ fail:
 
 /* ---------- run reading ---------- */
 
+/* Read blocks [b, b + n) of run r into buf (no checks). */
 static bool
-run_read_block(sy_pkindex *idx, const run *r, uint32_t b, uint8_t *buf,
-			   lk_error *err)
+run_read_blocks(const run *r, uint32_t b, uint32_t n, uint8_t *buf,
+				lk_error *err)
 {
-	char what[64];
-	snprintf(what, sizeof(what), "pk index run %llu", (unsigned long long) r->seq);
-	LK_FORWARD(read_all(r->fd, buf, BLOCK, (uint64_t) b * BLOCK, what, err));
+	if (read_all(r->fd, buf, (size_t) n * BLOCK, (uint64_t) b * BLOCK,
+				 "pk index run", err))
+		return true;
+	return lk_error_where(err, "run %llu", (unsigned long long) r->seq);
+}
+
+/* Checksum and record count of block b of run r, read into buf. */
+static bool
+block_check(const sy_pkindex *idx, const run *r, uint32_t b,
+			const uint8_t *buf, lk_error *err)
+{
 	uint32_t crc = (uint32_t) crc32(0, buf + 4, BLOCK - 4);
-	uint16_t nrec = ld16(buf + 4);
-	if (crc != ld32(buf) || nrec == 0) {
-		lk_error_set(err, LK_ERR_CORRUPT, "bad block checksum in %s", what);
+	if (crc != ld32(buf) || ld16(buf + 4) == 0) {
+		lk_error_set(err, LK_ERR_CORRUPT, "bad block checksum in pk index run "
+					 "%llu", (unsigned long long) r->seq);
 		return lk_error_where(err, "block %u of \"%s/pk-%llu.run\"", b,
 							  idx->dir, (unsigned long long) r->seq);
 	}
 	return true;
+}
+
+static bool
+run_read_block(sy_pkindex *idx, const run *r, uint32_t b, uint8_t *buf,
+			   lk_error *err)
+{
+	LK_FORWARD(run_read_blocks(r, b, 1, buf, err));
+	return block_check(idx, r, b, buf, err);
+}
+
+/* ---------- block cache ---------- */
+
+static inline uint32_t
+bc_hash(const bcache *c, uint64_t seq, uint32_t b)
+{
+	return (uint32_t) mix64(seq * 0x9E3779B97F4A7C15ull + b,
+							0xD6E8FEB86659FD93ull) & c->tabmask;
+}
+
+static bool
+bc_init(bcache *c)
+{
+	if (c->mem)
+		return true;
+	uint32_t t = 16;
+	while (t < c->cap * 2)
+		t *= 2;
+	c->mem = malloc((size_t) c->cap * BLOCK);
+	if (!c->mem)
+		return false;
+	c->seq = lk_xmalloc((size_t) c->cap * sizeof(uint64_t));
+	for (uint32_t i = 0; i < c->cap; i++)
+		c->seq[i] = NO_SEQ;
+	c->blk = lk_xcalloc(c->cap, sizeof(uint32_t));
+	c->ref = lk_xcalloc(c->cap, 1);
+	c->tab = lk_xcalloc(t, sizeof(uint32_t));
+	c->tabmask = t - 1;
+	c->hand = 0;
+	return true;
+}
+
+static void
+bc_free(bcache *c)
+{
+	free(c->mem);
+	free(c->seq);
+	free(c->blk);
+	free(c->ref);
+	free(c->tab);
+	c->mem = NULL;
+	c->seq = NULL;
+	c->blk = NULL;
+	c->ref = NULL;
+	c->tab = NULL;
+}
+
+/* Table position of entry e (which is in the table). */
+static uint32_t
+bc_pos(const bcache *c, uint32_t e)
+{
+	uint32_t i = bc_hash(c, c->seq[e], c->blk[e]);
+	while (c->tab[i] != e + 1)
+		i = (i + 1) & c->tabmask;
+	return i;
+}
+
+/* Remove entry e from the table (backward-shift deletion) and free it. */
+static void
+bc_remove(bcache *c, uint32_t e)
+{
+	uint32_t i = bc_pos(c, e);
+	uint32_t j = i;
+	for (;;) {
+		j = (j + 1) & c->tabmask;
+		if (!c->tab[j])
+			break;
+		uint32_t f = c->tab[j] - 1;
+		uint32_t home = bc_hash(c, c->seq[f], c->blk[f]);
+		/* move f back to i unless its home lies cyclically in (i, j] */
+		bool stay = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+		if (!stay) {
+			c->tab[i] = c->tab[j];
+			i = j;
+		}
+	}
+	c->tab[i] = 0;
+	c->seq[e] = NO_SEQ;
+	c->ref[e] = 0;
+}
+
+/* Forget every cached block of run seq. */
+static void
+bc_drop_run(bcache *c, uint64_t seq)
+{
+	if (!c->mem)
+		return;
+	for (uint32_t e = 0; e < c->cap; e++)
+		if (c->seq[e] == seq)
+			bc_remove(c, e);
+}
+
+/* Checked block b of run r: from the cache, or read, verified and cached.
+ * The pointer is valid until the next call. */
+static const uint8_t *
+run_block(sy_pkindex *idx, const run *r, uint32_t b, lk_error *err)
+{
+	bcache *c = &idx->cache;
+	if (!c->mem && !bc_init(c)) {
+		/* no memory for the cache: read uncached */
+		if (!run_read_block(idx, r, b, idx->blockbuf, err))
+			return NULL;
+		return idx->blockbuf;
+	}
+	uint32_t i = bc_hash(c, r->seq, b);
+	while (c->tab[i]) {
+		uint32_t e = c->tab[i] - 1;
+		if (c->seq[e] == r->seq && c->blk[e] == b) {
+			c->ref[e] = 1;
+			c->hits++;
+			return c->mem + (size_t) e * BLOCK;
+		}
+		i = (i + 1) & c->tabmask;
+	}
+	c->misses++;
+	/* CLOCK: the first entry not referenced since the hand last passed */
+	uint32_t v;
+	for (;;) {
+		v = c->hand;
+		c->hand = c->hand + 1 == c->cap ? 0 : c->hand + 1;
+		if (c->seq[v] == NO_SEQ || !c->ref[v])
+			break;
+		c->ref[v] = 0;
+	}
+	if (c->seq[v] != NO_SEQ)
+		bc_remove(c, v);
+	uint8_t *buf = c->mem + (size_t) v * BLOCK;
+	if (!run_read_block(idx, r, b, buf, err))
+		return NULL;
+	c->seq[v] = r->seq;
+	c->blk[v] = b;
+	c->ref[v] = 0;
+	i = bc_hash(c, r->seq, b);
+	while (c->tab[i])
+		i = (i + 1) & c->tabmask;
+	c->tab[i] = v + 1;
+	return buf;
 }
 
 typedef struct rrec {
@@ -701,7 +883,7 @@ run_lookup(sy_pkindex *idx, const run *r, uint64_t h, const void *key,
 		   size_t len, rrec *rec, lk_error *err)
 {
 	if (!r->nblocks || h < r->fences[0] ||
-		!bloom_maybe(r->bloom, r->bloom_bytes, r->bloom_k, h))
+		(r->bloom && !bloom_maybe(r->bloom, r->bloom_bytes, r->bloom_k, h)))
 		return 0;
 	/* last block whose fence < h (a run of h may start before a fence == h) */
 	uint32_t lo = 0, hi = r->nblocks;
@@ -716,12 +898,13 @@ run_lookup(sy_pkindex *idx, const run *r, uint64_t h, const void *key,
 	for (; b < r->nblocks; b++) {
 		if (b > 0 && r->fences[b] > h)
 			break;
-		if (!run_read_block(idx, r, b, idx->blockbuf, err))
+		const uint8_t *blk = run_block(idx, r, b, err);
+		if (!blk)
 			return -1;
-		uint16_t nrec = ld16(idx->blockbuf + 4);
+		uint16_t nrec = ld16(blk + 4);
 		size_t pos = BLOCK_HDR;
 		for (uint16_t i = 0; i < nrec; i++) {
-			if (!block_rec(idx->blockbuf, &pos, rec, err))
+			if (!block_rec(blk, &pos, rec, err))
 				return -1;
 			if (rec->hash > h)
 				return 0;
@@ -733,11 +916,15 @@ run_lookup(sy_pkindex *idx, const run *r, uint64_t h, const void *key,
 	return 0;
 }
 
+/* Sequential reader of a run (merges): reads RA_BLOCKS blocks at a time,
+ * bypassing the block cache; every block's checksum is verified. */
 typedef struct rreader {
 	sy_pkindex *idx;
 	const run *r;
-	uint8_t buf[BLOCK];
-	uint32_t b;
+	uint8_t *ra;              /* RA_BLOCKS × BLOCK */
+	uint32_t ra_first, ra_n;  /* blocks held in ra */
+	const uint8_t *buf;       /* current block (in ra) */
+	uint32_t b;               /* next block number */
 	uint16_t i, nrec;
 	size_t pos;
 	bool eof;
@@ -752,7 +939,18 @@ rr_next(rreader *rd, lk_error *err)
 			rd->eof = true;
 			return true;
 		}
-		LK_FORWARD(run_read_block(rd->idx, rd->r, rd->b, rd->buf, err));
+		if (rd->b >= rd->ra_first + rd->ra_n) {
+			uint32_t n = rd->r->nblocks - rd->b;
+			if (n > RA_BLOCKS)
+				n = RA_BLOCKS;
+			if (!rd->ra)
+				rd->ra = lk_xmalloc((size_t) RA_BLOCKS * BLOCK);
+			LK_FORWARD(run_read_blocks(rd->r, rd->b, n, rd->ra, err));
+			rd->ra_first = rd->b;
+			rd->ra_n = n;
+		}
+		rd->buf = rd->ra + (size_t) (rd->b - rd->ra_first) * BLOCK;
+		LK_FORWARD(block_check(rd->idx, rd->r, rd->b, rd->buf, err));
 		rd->b++;
 		rd->nrec = ld16(rd->buf + 4);
 		rd->i = 0;
@@ -800,10 +998,39 @@ run_discard(sy_pkindex *idx, run *r)
 		run_path(idx, r->seq, p, sizeof(p));
 		unlink(p);
 	}
+	bc_drop_run(&idx->cache, r->seq);
 	run_free(r);
 }
 
 /* ---------- flush and merge ---------- */
+
+/* Heap order of merge readers: smaller record first; equal records: the
+ * newer run (higher index) first. */
+static inline bool
+rd_before(const rreader *rd, int a, int b)
+{
+	int c = cmp_rec(rd[a].cur.hash, rd[a].cur.key, rd[a].cur.keylen,
+					rd[b].cur.hash, rd[b].cur.key, rd[b].cur.keylen);
+	return c < 0 || (c == 0 && a > b);
+}
+
+static void
+heap_down(int *heap, int n, int i, const rreader *rd)
+{
+	for (;;) {
+		int l = 2 * i + 1, m = i;
+		if (l < n && rd_before(rd, heap[l], heap[m]))
+			m = l;
+		if (l + 1 < n && rd_before(rd, heap[l + 1], heap[m]))
+			m = l + 1;
+		if (m == i)
+			return;
+		int t = heap[i];
+		heap[i] = heap[m];
+		heap[m] = t;
+		i = m;
+	}
+}
 
 /* Merge runs [from, nruns) into one run of `level`. */
 static bool
@@ -815,58 +1042,70 @@ merge_runs(sy_pkindex *idx, int from, uint32_t level, lk_error *err)
 	for (int i = from; i < idx->nruns; i++)
 		max += idx->runs[i].count;
 	rreader *rd = lk_xcalloc((size_t) k, sizeof(rreader));
+	int *heap = lk_xmalloc((size_t) k * sizeof(int));
+	int nh = 0;
+	rwriter w;
+	bool wopen = false;
 	for (int i = 0; i < k; i++) {
 		rd[i].idx = idx;
 		rd[i].r = &idx->runs[from + i];
-		if (!rr_next(&rd[i], err)) {
-			free(rd);
-			return false;
-		}
+		if (!rr_next(&rd[i], err))
+			goto fail;
+		if (!rd[i].eof)
+			heap[nh++] = i;
 	}
+	for (int i = nh / 2 - 1; i >= 0; i--)
+		heap_down(heap, nh, i, rd);
 	/* count of the runs being merged does not count twice in the bloom cap */
 	int saved = idx->nruns;
 	idx->nruns = from;
 	char path[4096];
 	uint64_t seq = idx->next_seq++;
 	run_path(idx, seq, path, sizeof(path));
-	rwriter w;
 	bool ok = rw_open(idx, &w, path, max, err);
 	idx->nruns = saved;
-	if (!ok) {
-		free(rd);
-		return false;
-	}
-	for (;;) {
-		int best = -1;
-		for (int i = 0; i < k; i++) {
-			if (rd[i].eof)
-				continue;
-			/* ties: the newer run (higher i) wins */
-			if (best < 0 || cmp_rec(rd[i].cur.hash, rd[i].cur.key,
-									rd[i].cur.keylen, rd[best].cur.hash,
-									rd[best].cur.key, rd[best].cur.keylen) <= 0)
-				best = i;
-		}
-		if (best < 0)
-			break;
+	if (!ok)
+		goto fail;
+	wopen = true;
+	while (nh > 0) {
+		int best = heap[0];
 		rrec c = rd[best].cur;
 		if (!(bottom && entry_gone(idx, c.file)) &&
 			!rw_add(&w, c.hash, c.key, c.keylen, c.file, c.row, err))
 			goto fail;
-		/* advance every reader positioned on the same key (best last: its
-		 * record memory is the comparison base) */
-		for (int i = 0; i < k; i++) {
-			if (i == best || rd[i].eof)
-				continue;
-			if (cmp_rec(rd[i].cur.hash, rd[i].cur.key, rd[i].cur.keylen,
-						c.hash, c.key, c.keylen) == 0 &&
-				!rr_next(&rd[i], err))
+		/* pop best; then advance every older reader on the same key (best
+		 * last: its record memory is the comparison base) */
+		heap[0] = heap[--nh];
+		heap_down(heap, nh, 0, rd);
+		while (nh > 0) {
+			int t = heap[0];
+			if (cmp_rec(rd[t].cur.hash, rd[t].cur.key, rd[t].cur.keylen,
+						c.hash, c.key, c.keylen) != 0)
+				break;
+			if (!rr_next(&rd[t], err))
 				goto fail;
+			if (rd[t].eof)
+				heap[0] = heap[--nh];
+			heap_down(heap, nh, 0, rd);
 		}
 		if (!rr_next(&rd[best], err))
 			goto fail;
+		if (!rd[best].eof) {
+			/* push: sift up */
+			int i = nh++;
+			heap[i] = best;
+			while (i > 0 && rd_before(rd, heap[i], heap[(i - 1) / 2])) {
+				int pi = (i - 1) / 2, t = heap[i];
+				heap[i] = heap[pi];
+				heap[pi] = t;
+				i = pi;
+			}
+		}
 	}
+	for (int i = 0; i < k; i++)
+		free(rd[i].ra);
 	free(rd);
+	free(heap);
 	run nr;
 	if (!rw_finish(&w, &nr, err))
 		return false;
@@ -879,14 +1118,20 @@ merge_runs(sy_pkindex *idx, int from, uint32_t level, lk_error *err)
 	idx->st.merges++;
 	return true;
 fail:
+	for (int i = 0; i < k; i++)
+		free(rd[i].ra);
 	free(rd);
-	rw_abort(&w);
+	free(heap);
+	if (wopen)
+		rw_abort(&w);
 	return false;
 }
 
 static bool
 compact(sy_pkindex *idx, lk_error *err)
 {
+	if (idx->bulk)
+		return true;   /* bulk_load merges everything once at the end */
 	for (;;) {
 		/* newest runs are at the end with the lowest levels */
 		if (idx->nruns < FANOUT)
@@ -1123,7 +1368,10 @@ drop_content(sy_pkindex *idx, bool keep_pinned_files)
 		if (keep_pinned_files)
 			run_discard(idx, &idx->runs[i]);
 		else
+		{
+			bc_drop_run(&idx->cache, idx->runs[i].seq);
 			run_free(&idx->runs[i]);
+		}
 	}
 	idx->nruns = 0;
 	for (uint32_t i = 0; i < idx->nfiles; i++)
@@ -1147,6 +1395,7 @@ sy_pkindex_close(sy_pkindex *idx)
 		}
 	}
 	drop_content(idx, false);
+	bc_free(&idx->cache);
 	free(idx->slots);
 	free(idx->runs);
 	free(idx->files);
@@ -1168,7 +1417,24 @@ sy_pkindex_bulk_load(sy_pkindex *idx, sy_pkindex_scan_fn scan, void *ctx,
 					 lk_error *err)
 {
 	drop_content(idx, true);
-	return scan(ctx, idx, err);
+	idx->bulk = true;
+	bool ok = scan(ctx, idx, err);
+	idx->bulk = false;
+	LK_FORWARD(ok);
+	if (idx->nruns <= 1)
+		return true;
+	/* one merge of every spilled run (instead of merging by tiers while
+	 * scanning); its level is the one tiered merges would have reached */
+	uint32_t level = 0;
+	for (uint64_t n = 1; n < (uint64_t) idx->nruns; n *= FANOUT)
+		level++;
+	/* the merged runs' blooms are not needed any more (no lookups during
+	 * the merge; a failed merge leaves runs without bloom: still correct) */
+	for (int i = 0; i < idx->nruns; i++) {
+		free(idx->runs[i].bloom);
+		idx->runs[i].bloom = NULL;
+	}
+	return merge_runs(idx, 0, level, err);
 }
 
 bool
@@ -1192,7 +1458,11 @@ sy_pkindex_get_stats(const sy_pkindex *idx, sy_pkindex_stats *st)
 	size_t m = idx->nslots * sizeof(slot) + idx->chunk_bytes +
 			   idx->files_cap * sizeof(file_ent) + idx->fmap_cap * 4;
 	for (int i = 0; i < idx->nruns; i++)
-		m += idx->runs[i].nblocks * 8 + idx->runs[i].bloom_bytes;
+		m += idx->runs[i].nblocks * 8 +
+			 (idx->runs[i].bloom ? idx->runs[i].bloom_bytes : 0);
+	if (idx->cache.mem)
+		m += (size_t) idx->cache.cap * (BLOCK + 13) +
+			 (idx->cache.tabmask + 1) * sizeof(uint32_t);
 	st->mem_bytes = m;
 }
 
