@@ -1,6 +1,8 @@
 /*
  * pgtypes.h — PostgreSQL → Delta type mapping (DESIGN §5) and the parsers
- * of PostgreSQL's TEXT output into lk_column values.
+ * of PostgreSQL's TEXT output into lk_column values (plus, for the
+ * snapshot's binary COPY, readers of the binary form of the common types
+ * that give exactly the same values: pgt_append_binary).
  *
  * Text is what pgoutput sends ('t' tuple values) and what COPY … TO emits,
  * with the session pinned to DateStyle=ISO, TimeZone=UTC,
