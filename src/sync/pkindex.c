@@ -436,11 +436,64 @@ cmp_rec(uint64_t ha, const uint8_t *ka, size_t la, uint64_t hb,
 	return la ? memcmp(ka, kb, la) : 0;
 }
 
-static int
-cmp_slot(const void *a, const void *b)
+static inline int
+cmp_slot(const slot *x, const slot *y)
 {
-	const slot *x = a, *y = b;
 	return cmp_rec(x->hash, x->key, x->keylen, y->hash, y->key, y->keylen);
+}
+
+/* Sort a[0..n) by (hash, key) in place: one MSD radix pass on the top bits
+ * of the hash (American flag sort, about n buckets), then insertion sort
+ * inside each bucket.  Extra memory: two arrays of 2^bits counters (≤ 512
+ * KiB), not a copy of the slots (qsort's merge sort would allocate one). */
+static void
+sort_slots(slot *a, size_t n)
+{
+	if (n < 2)
+		return;
+	int bits = 1;
+	while (bits < 16 && ((size_t) 1 << bits) < n)
+		bits++;
+	size_t nb = (size_t) 1 << bits;
+	int shift = 64 - bits;
+	size_t *next = lk_xcalloc(nb + 1, sizeof(size_t));
+	size_t *end = lk_xmalloc((nb + 1) * sizeof(size_t));
+	for (size_t i = 0; i < n; i++)
+		next[(a[i].hash >> shift) + 1]++;
+	for (size_t b = 0; b < nb; b++)
+		next[b + 1] += next[b];
+	for (size_t b = 0; b < nb; b++)
+		end[b] = next[b + 1];
+	for (size_t b = 0; b < nb; b++) {
+		while (next[b] < end[b]) {
+			slot x = a[next[b]];
+			size_t d = (size_t) (x.hash >> shift);
+			while (d != b) {
+				slot t = a[next[d]];
+				a[next[d]++] = x;
+				x = t;
+				d = (size_t) (x.hash >> shift);
+			}
+			a[next[b]++] = x;
+		}
+	}
+	/* buckets are [end[b-1], end[b]) */
+	size_t lo = 0;
+	for (size_t b = 0; b < nb; b++) {
+		size_t hi = end[b];
+		for (size_t i = lo + 1; i < hi; i++) {
+			slot x = a[i];
+			size_t j = i;
+			while (j > lo && cmp_slot(&a[j - 1], &x) > 0) {
+				a[j] = a[j - 1];
+				j--;
+			}
+			a[j] = x;
+		}
+		lo = hi;
+	}
+	free(next);
+	free(end);
 }
 
 /* ---------- run writer ---------- */
@@ -1155,7 +1208,7 @@ flush_mem(sy_pkindex *idx, lk_error *err)
 	for (size_t i = 0; i < idx->nslots; i++)
 		if (idx->slots[i].key)
 			idx->slots[n++] = idx->slots[i];
-	qsort(idx->slots, n, sizeof(slot), cmp_slot);
+	sort_slots(idx->slots, n);
 	bool bottom = idx->nruns == 0;
 	char path[4096];
 	uint64_t seq = idx->next_seq++;

@@ -876,7 +876,8 @@ bench_scan_fn(void *ctx, sy_pkindex *idx, lk_error *err)
 	char path[32];
 	uint64_t per = b->n / 100 + 1;
 	for (uint64_t i = 0; i < b->n; i++) {
-		snprintf(path, sizeof(path), "part-%03d.parquet", (int) (i / per));
+		if (i % per == 0)
+			snprintf(path, sizeof(path), "part-%03d.parquet", (int) (i / per));
 		size_t l = make_key(i, k);
 		if (!sy_pkindex_bulk_add(idx, k, l, path, i % per, err))
 			return false;
