@@ -1231,6 +1231,10 @@ sy_table_write_options(const sy_table *t, dl_write_options *o)
 {
 	dl_write_options_init(o);
 	o->row_group_rows = t->cfg.row_group_rows;
+	/* mirror: an update's pre-image is read by decoding the row group it
+	 * is in; smaller groups make that cheaper for sparse changes */
+	if (t->mode == SY_TABLE_MIRROR && o->row_group_rows <= 0)
+		o->row_group_rows = SY_MIRROR_ROW_GROUP_ROWS;
 }
 
 void
@@ -1293,8 +1297,17 @@ sy_table_should_commit(const sy_table *t, int64_t now_ms, bool drained)
 	int early = t->cfg.early_flush_ms;
 	if (early > t->cfg.flush_interval_ms)
 		early = t->cfg.flush_interval_ms;
-	return t->pending_bytes >= t->cfg.flush_bytes ||
-		   age >= t->cfg.flush_interval_ms || (drained && age >= early);
+	int64_t interval = t->cfg.flush_interval_ms;
+	if (t->mode == SY_TABLE_MIRROR && !drained && interval < 3 * t->last_commit_ms) {
+		/* behind: a mirror commit reads pre-images (row groups of the
+		 * files it deletes rows of), a cost per commit; commit less often
+		 * until caught up (at most 30 s) */
+		interval = 3 * t->last_commit_ms;
+		if (interval > 30000)
+			interval = 30000;
+	}
+	return t->pending_bytes >= t->cfg.flush_bytes || age >= interval ||
+		   (drained && age >= early);
 }
 
 bool
@@ -1305,7 +1318,10 @@ sy_table_commit(sy_table *t, lk_error *err)
 	if (t->mode == SY_TABLE_MIRROR) {
 		int64_t rows = t->pending_rows;
 		uint64_t lsn = t->last_pending_lsn;
-		if (!sy_mirror_commit(t, lsn, err)) {
+		int64_t t0 = mono_ms();
+		bool ok = sy_mirror_commit(t, lsn, err);
+		t->last_commit_ms = mono_ms() - t0;
+		if (!ok) {
 			lk_error_add_where(err, "Delta table \"%s\"", t->uri);
 			sy_table_discard(t);
 			return false;

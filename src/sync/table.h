@@ -86,6 +86,9 @@ typedef struct sy_table_config {
 
 void sy_table_config_init(sy_table_config *c);
 
+/* Parquet row group size of mirror tables' data files (row_group_rows 0). */
+#define SY_MIRROR_ROW_GROUP_ROWS 131072
+
 /* One source column. */
 typedef struct sy_column {
 	const char *name;
@@ -199,6 +202,7 @@ typedef struct sy_table {
 	int64_t rows_deleted;       /* mirror: rows marked deleted, this run */
 	bool no_auto_checkpoint;    /* checkpoints are written by the
 								 * maintenance worker (sync/maint.h) */
+	int64_t last_commit_ms;     /* mirror: wall time of its last commit */
 
 	/* counters */
 	int64_t rows_committed;
@@ -285,7 +289,9 @@ bool sy_table_truncate(sy_table *t, sy_txn *tx, lk_error *err);
 /* True when pending rows should be committed now (size or age budget).
  * drained: the stream has nothing more buffered, so the earlier age bound
  * early_flush_ms applies (commit as soon as the reader is caught up,
- * instead of waiting for the interval under a steady trickle). */
+ * instead of waiting for the interval under a steady trickle).  A mirror
+ * table that is behind commits at most every 3 × its last commit's time
+ * (≤ 30 s), so reading pre-images is paid for by many changes. */
 bool sy_table_should_commit(const sy_table *t, int64_t now_ms, bool drained);
 
 /* At a transaction boundary: commit every pending row to Delta with txn
