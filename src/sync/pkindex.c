@@ -558,9 +558,31 @@ read_all(int fd, void *p, size_t n, uint64_t off, const char *what,
 	return true;
 }
 
+/* Blooms of two kinds, told apart by the footer's bloom_k field:
+ *   k (1..8): classic, k bits anywhere in the filter (older runs);
+ *   BLOOM_BLOCKED | k: blocked, the k bits of a key in one 64-byte block
+ *     (block = top 32 bits of the hash scaled to the block count; bit i =
+ *     9-bit field i of a remix of the hash): one cache miss per lookup.
+ *     bloom_bytes is a multiple of 64. */
+#define BLOOM_BLOCKED 0x100u
+
+static inline const uint8_t *
+bloom_block(const uint8_t *bloom, uint32_t bytes, uint64_t h)
+{
+	uint64_t nb = bytes / 64;
+	return bloom + (((h >> 32) * nb) >> 32) * 64;
+}
+
 static void
 bloom_add(uint8_t *bloom, uint32_t bytes, uint32_t k, uint64_t h)
 {
+	if (k & BLOOM_BLOCKED) {
+		uint8_t *blk = (uint8_t *) bloom_block(bloom, bytes, h);
+		uint64_t g = mix64(h, 0x9FB21C651E98DF25ull);
+		for (uint32_t i = 0; i < (k & 0xFF); i++, g >>= 9)
+			blk[(g & 511) >> 3] |= (uint8_t) (1u << (g & 7));
+		return;
+	}
 	uint64_t nbits = (uint64_t) bytes * 8;
 	uint64_t g = mix64(h, 0x9FB21C651E98DF25ull) | 1;
 	for (uint32_t i = 0; i < k; i++) {
@@ -572,6 +594,14 @@ bloom_add(uint8_t *bloom, uint32_t bytes, uint32_t k, uint64_t h)
 static bool
 bloom_maybe(const uint8_t *bloom, uint32_t bytes, uint32_t k, uint64_t h)
 {
+	if (k & BLOOM_BLOCKED) {
+		const uint8_t *blk = bloom_block(bloom, bytes, h);
+		uint64_t g = mix64(h, 0x9FB21C651E98DF25ull);
+		for (uint32_t i = 0; i < (k & 0xFF); i++, g >>= 9)
+			if (!(blk[(g & 511) >> 3] & (1u << (g & 7))))
+				return false;
+		return true;
+	}
 	uint64_t nbits = (uint64_t) bytes * 8;
 	uint64_t g = mix64(h, 0x9FB21C651E98DF25ull) | 1;
 	for (uint32_t i = 0; i < k; i++) {
@@ -580,6 +610,19 @@ bloom_maybe(const uint8_t *bloom, uint32_t bytes, uint32_t k, uint64_t h)
 			return false;
 	}
 	return true;
+}
+
+/* Bloom memory, 64-byte aligned (a blocked bloom's block is one cache
+ * line); freed with free(). */
+static uint8_t *
+bloom_alloc(size_t bytes)
+{
+	void *p = NULL;
+	if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0) {
+		fprintf(stderr, "lakesync: out of memory (%zu bytes)\n", bytes);
+		abort();
+	}
+	return p;
 }
 
 static uint64_t
@@ -616,15 +659,18 @@ rw_open(sy_pkindex *idx, rwriter *w, const char *path, uint64_t max_count,
 	if (bits < 1.0)
 		bits = 1.0;
 	uint64_t bytes = (uint64_t) ((double) max_count * bits / 8.0) + 8;
-	if (bytes > 0x7FFFFFFF)
-		bytes = 0x7FFFFFFF;
+	bytes = (bytes + 63) / 64 * 64;
+	if (bytes > 0x7FFFFFC0)
+		bytes = 0x7FFFFFC0;
 	w->bloom_bytes = (uint32_t) bytes;
 	w->bloom_k = (uint32_t) (bits * 0.69 + 0.5);
 	if (w->bloom_k < 1)
 		w->bloom_k = 1;
-	if (w->bloom_k > 8)
-		w->bloom_k = 8;
-	w->bloom = lk_xcalloc(1, w->bloom_bytes);
+	if (w->bloom_k > 7)
+		w->bloom_k = 7;
+	w->bloom_k |= BLOOM_BLOCKED;
+	w->bloom = bloom_alloc(w->bloom_bytes);
+	memset(w->bloom, 0, w->bloom_bytes);
 	w->pos = BLOCK_HDR;
 	return true;
 }
@@ -1634,7 +1680,9 @@ load_run(sy_pkindex *idx, run *r, lk_error *err)
 			 bloom_k = ld32(f + 16);
 	uint64_t want = (uint64_t) nblocks * (BLOCK + 8) + bloom_bytes + FOOTER;
 	if (memcmp(f + 24, "LKPKRUN1", 8) != 0 || want != size ||
-		bloom_k < 1 || bloom_k > 8 || bloom_bytes == 0 || count != r->count ||
+		(bloom_k & ~(BLOOM_BLOCKED | 0xFFu)) != 0 || (bloom_k & 0xFF) < 1 ||
+		(bloom_k & 0xFF) > 8 || bloom_bytes == 0 ||
+		((bloom_k & BLOOM_BLOCKED) && bloom_bytes % 64 != 0) || count != r->count ||
 		count > (uint64_t) nblocks * (BLOCK / REC_HDR)) {
 		lk_error_set(err, LK_ERR_CORRUPT, "bad pk index run footer");
 		return lk_error_where(err, "file \"%s\" at byte %llu", p,
@@ -1664,7 +1712,7 @@ load_run(sy_pkindex *idx, run *r, lk_error *err)
 			return lk_error_where(err, "file \"%s\"", p);
 		}
 	}
-	r->bloom = lk_xmalloc(bloom_bytes);
+	r->bloom = bloom_alloc(bloom_bytes);
 	memcpy(r->bloom, tail + (size_t) nblocks * 8, bloom_bytes);
 	free(tail);
 	r->pinned = true;
