@@ -244,8 +244,12 @@ apply_change(cap *c, const pgo_msg *m, lk_error *err)
 	switch (m->type) {
 	case PGO_RELATION:
 		t = table_by_relid(c, m->relation.relid, &i);
-		if (t && t->state != SY_ERROR && !sy_table_set_relation(t, &m->relation, &e))
+		if (t && t->state != SY_ERROR && !sy_table_set_relation(t, &m->relation, &e)) {
+			char b[20];
+			lk_error_add_where(&e, "transaction with commit LSN %s",
+							   pgo_lsn_format(c->tx.commit_lsn, b));
 			fail_table(c, t, &e, c->tx.commit_lsn);
+		}
 		return true;
 	case PGO_INSERT:
 		t = table_by_relid(c, m->insert.relid, &i);
@@ -886,6 +890,7 @@ setup_tables(cap *c, pgc_conn *sql, lk_arena *a, lk_error *err)
 			tc.mode = o->modes[i];
 		if (!sy_table_init(t, &tc, o->pipeline, o->target, &names[i], &infos[i], &def, err))
 			return false;
+		t->source_dsn = o->source;   /* catalog look-ups of schema changes */
 		if (infos[i].replident == 'i') {
 			/* the key is the replica identity index (what old tuples carry) */
 			const char **ic;

@@ -448,6 +448,7 @@ sy_table_init(sy_table *t, const sy_table_config *cfg, const char *pipeline,
 			}
 		sy_column *c = &t->cols[t->ncols++];
 		c->name = lk_arena_strdup(&t->arena, pc->name);
+		c->attnum = pc->attnum;
 		c->conv = conv_for(&t->arena, pc);
 		c->type_oid = pc->type_oid;
 		c->typmod = pc->typmod;
@@ -609,10 +610,23 @@ sy_table_open(sy_table *t, lk_error *err)
 		lk_error_set(err, LK_ERR_CORRUPT, "the Delta table has no schema");
 		return lk_error_where(err, "Delta table \"%s\"", t->uri);
 	}
-	if (!dl_protocol_check_write(&snap->protocol, &snap->metadata, err) ||
-		!bind_schema(t, snap->schema.type, err)) {
+	if (!dl_protocol_check_write(&snap->protocol, &snap->metadata, err)) {
 		dl_snapshot_free(snap);
 		return lk_error_add_where(err, "Delta table \"%s\"", t->uri);
+	}
+	if (!bind_schema(t, snap->schema.type, err)) {
+		/* the catalog is ahead of the Delta table (an ALTER not streamed
+		 * yet, or a change that stopped the table): start from the Delta
+		 * schema; the replayed Relation messages evolve it or stop only
+		 * this table (sync/evolve.h) */
+		lk_error first = *err;
+		if (!sy_evolve_open(t, snap->schema.type, err)) {
+			lk_warn("%s: %s", t->qualname, first.msg);
+			dl_snapshot_free(snap);
+			return lk_error_add_where(err, "Delta table \"%s\"", t->uri);
+		}
+		lk_info("%s: the source columns differ from the Delta table (%s); the stream's "
+				"schema changes are applied from the Delta schema", t->qualname, first.msg);
 	}
 	if (t->mode == SY_TABLE_MIRROR &&
 		(!dl_snapshot_config(snap, "delta.enableDeletionVectors") ||

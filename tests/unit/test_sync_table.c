@@ -649,11 +649,14 @@ Test(sytable, existing_table_schema_checked)
 	sy_table_config c;
 	sy_table_config_init(&c);
 	lk_error err;
+	/* the source column d became a timestamp (an ALTER the stream has not
+	 * brought yet): the table opens in the Delta schema (d stays a date),
+	 * and the replayed Relation message decides (sync/evolve.h) */
 	cr_assert(sy_table_init(&t, &c, "p1", tmpdir, &n, &info_t, &d, &err));
-	cr_assert_not(sy_table_open(&t, &err));
-	cr_assert_eq(err.code, LK_ERR_UNSUPPORTED);
-	cr_assert_not_null(strstr(err.msg, "source column \"d\" maps to timestamp_ntz but the "
-									   "Delta table has date"), "%s", err.msg);
+	cr_assert(sy_table_open(&t, &err), "%s", err.msg);
+	int k = lk_type_field_index(t.schema, "d");
+	cr_assert_geq(k, 0);
+	cr_assert_eq(t.schema->children[k].type->id, LK_T_DATE);
 	sy_table_free(&t);
 	/* a source column named like a history column */
 	def_t(&d);
