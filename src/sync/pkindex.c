@@ -109,6 +109,7 @@ struct sy_pkindex {
 	/* memory table */
 	slot *slots;
 	size_t nslots, nused, max_used;
+	int mshift;               /* home slot of hash h = h >> mshift */
 	chunk *chunks;
 	size_t chunk_bytes, max_chunk_bytes;
 	/* runs, oldest first */
@@ -367,6 +368,9 @@ mem_alloc(sy_pkindex *idx)
 	while (n * 2 * sizeof(slot) <= share)
 		n *= 2;
 	idx->nslots = n;
+	idx->mshift = 64;
+	for (size_t t = n; t > 1; t >>= 1)
+		idx->mshift--;
 	idx->max_used = n / 10 * 7;
 	idx->slots = lk_xcalloc(n, sizeof(slot));
 	idx->max_chunk_bytes = idx->budget / 8;
@@ -414,7 +418,9 @@ static slot *
 mem_find(sy_pkindex *idx, uint64_t h, const void *key, size_t len)
 {
 	size_t mask = idx->nslots - 1;
-	size_t i = (size_t) (h ^ (h >> 29)) & mask;
+	/* home = top bits of the hash: the table is nearly in hash order, so a
+	 * flush needs no real sort (see mem_sorted) */
+	size_t i = (size_t) (h >> idx->mshift) & mask;
 	for (;;) {
 		slot *s = &idx->slots[i];
 		if (!s->key)
@@ -440,6 +446,12 @@ static inline int
 cmp_slot(const slot *x, const slot *y)
 {
 	return cmp_rec(x->hash, x->key, x->keylen, y->hash, y->key, y->keylen);
+}
+
+static int
+cmp_slot_q(const void *a, const void *b)
+{
+	return cmp_slot(a, b);
 }
 
 /* Sort a[0..n) by (hash, key) in place: one MSD radix pass on the top bits
@@ -481,6 +493,12 @@ sort_slots(slot *a, size_t n)
 	size_t lo = 0;
 	for (size_t b = 0; b < nb; b++) {
 		size_t hi = end[b];
+		if (hi - lo > 32) {
+			/* many equal top bits (forced collisions in tests) */
+			qsort(a + lo, hi - lo, sizeof(slot), cmp_slot_q);
+			lo = hi;
+			continue;
+		}
 		for (size_t i = lo + 1; i < hi; i++) {
 			slot x = a[i];
 			size_t j = i;
@@ -1245,16 +1263,64 @@ compact(sy_pkindex *idx, lk_error *err)
 	}
 }
 
+/* Move the memory table's entries to slots[0..n) in (hash, key) order;
+ * returns n.  Slots are homed by the top bits of the hash, so reading them
+ * in table order gives hash order except inside clusters and for a cluster
+ * wrapping around the end: collect in order (wrapped entries last), then an
+ * insertion sort with a budget of moves; past it, a radix sort. */
+static size_t
+mem_sorted(sy_pkindex *idx)
+{
+	slot *a = idx->slots;
+	size_t ns = idx->nslots, e0 = 0;
+	while (e0 < ns && a[e0].key)
+		e0++;
+	/* e0 < ns: the table is never full (max_used < nslots) */
+	size_t nw = 0;
+	for (size_t p = 0; p < e0; p++)
+		if ((size_t) (a[p].hash >> idx->mshift) > p)
+			nw++;
+	slot *wrapped = nw ? lk_xmalloc(nw * sizeof(slot)) : NULL;
+	size_t n = 0, w = 0;
+	for (size_t p = 0; p < e0; p++) {
+		if ((size_t) (a[p].hash >> idx->mshift) > p)
+			wrapped[w++] = a[p];
+		else
+			a[n++] = a[p];
+	}
+	for (size_t p = e0; p < ns; p++)
+		if (a[p].key)
+			a[n++] = a[p];
+	if (nw)
+		memcpy(a + n, wrapped, nw * sizeof(slot));
+	n += nw;
+	free(wrapped);
+	uint64_t moves = 0, limit = (uint64_t) n * 8 + 1024;
+	for (size_t i = 1; i < n; i++) {
+		if (cmp_slot(&a[i - 1], &a[i]) <= 0)
+			continue;
+		slot x = a[i];
+		size_t j = i;
+		while (j > 0 && cmp_slot(&a[j - 1], &x) > 0) {
+			a[j] = a[j - 1];
+			j--;
+			moves++;
+		}
+		a[j] = x;
+		if (moves > limit) {
+			sort_slots(a, n);
+			break;
+		}
+	}
+	return n;
+}
+
 static bool
 flush_mem(sy_pkindex *idx, lk_error *err)
 {
 	if (idx->nused == 0)
 		return true;
-	size_t n = 0;
-	for (size_t i = 0; i < idx->nslots; i++)
-		if (idx->slots[i].key)
-			idx->slots[n++] = idx->slots[i];
-	sort_slots(idx->slots, n);
+	size_t n = mem_sorted(idx);
 	bool bottom = idx->nruns == 0;
 	char path[4096];
 	uint64_t seq = idx->next_seq++;
