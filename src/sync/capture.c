@@ -45,6 +45,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "common/log.h"
 #include "pg/conn.h"
 #include "pg/pgoutput.h"
@@ -141,6 +143,8 @@ typedef struct cap {
 	int64_t last_poke_ms;
 	char last_sqlstate[6];      /* of a failed START_REPLICATION */
 
+	char *states_path;          /* <work dir>/tables.json (write_states) */
+
 	sy_maint *maint;            /* the maintenance worker, or NULL */
 	int *maint_id;              /* per table: its id there, -1 none */
 	sy_maint_result **maint_res;/* per table: a compaction waiting for a
@@ -157,6 +161,51 @@ table_by_relid(cap *c, uint32_t relid, int *idx)
 			return c->tables[i];
 		}
 	return NULL;
+}
+
+/* <work dir>/tables.json: the state of each table of this run, so that
+ * `lakesync status` shows a table stopped by an error while the rest of
+ * the pipeline runs on (and after the run, until the next run rewrites
+ * it).  Written atomically at setup, when a table fails and at the end;
+ * a failure to write it is only a warning.
+ *   {"pid": N, "updated_ms": T, "tables": [{"name": "s.t", "state": "...",
+ *    "error": "..." | null, "error_lsn": "X/Y" | null}]} */
+static void
+write_states(cap *c)
+{
+	if (!c->states_path)
+		return;
+	json_t *root = json_object(), *arr = json_array();
+	json_object_set_new(root, "pid", json_integer(getpid()));
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	json_object_set_new(root, "updated_ms",
+						json_integer((json_int_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000));
+	for (int i = 0; i < c->n; i++) {
+		sy_table *t = c->tables[i];
+		json_t *o = json_object();
+		json_object_set_new(o, "name", json_string(t->qualname));
+		json_object_set_new(o, "state", json_string(sy_state_name(t->state)));
+		if (t->state == SY_ERROR) {
+			char buf[1100], b[20];
+			json_object_set_new(o, "error", json_string(lk_error_str(&t->error, buf, sizeof(buf))));
+			json_object_set_new(o, "error_lsn", json_string(pgo_lsn_format(t->error_lsn, b)));
+		} else {
+			json_object_set_new(o, "error", json_null());
+			json_object_set_new(o, "error_lsn", json_null());
+		}
+		json_array_append_new(arr, o);
+	}
+	json_object_set_new(root, "tables", arr);
+	size_t n = strlen(c->states_path) + 8;
+	char *tmp = lk_xmalloc(n);
+	snprintf(tmp, n, "%s.tmp", c->states_path);
+	if (json_dump_file(root, tmp, JSON_INDENT(1)) != 0 || rename(tmp, c->states_path) != 0) {
+		lk_warn("could not write \"%s\": %s", c->states_path, strerror(errno));
+		unlink(tmp);
+	}
+	free(tmp);
+	json_decref(root);
 }
 
 static void
@@ -177,6 +226,7 @@ fail_table(cap *c, sy_table *t, const lk_error *e, uint64_t lsn)
 	c->res->tables_failed++;
 	if (c->res->table_error.code == LK_OK)
 		c->res->table_error = *e;
+	write_states(c);
 }
 
 /* ---- heartbeat ------------------------------------------------------------ */
@@ -1027,6 +1077,12 @@ sy_capture_run(const sy_capture_options *o, sy_capture_result *res, lk_error *er
 	sql = pgc_connect(o->source, false, err);
 	if (!sql || !setup_tables(c, sql, &a, err))
 		goto out;
+	{
+		size_t n = strlen(wdir) + 16;
+		c->states_path = lk_xmalloc(n);
+		snprintf(c->states_path, n, "%s/tables.json", wdir);
+		write_states(c);
+	}
 	int wst;
 	if (!sender_timeout_ms(sql, &wst, err))
 		goto out;
@@ -1225,6 +1281,8 @@ out:
 				t->rows_committed, t->commits,
 				t->version >= 0 ? pgo_lsn_format((uint64_t) t->version, b) : "none");
 	}
+	write_states(c);
+	free(c->states_path);
 	free_tables(c);
 	pgc_close(sql);
 	sy_spill_close(c->spill);

@@ -378,6 +378,44 @@ read_slot(sy_status_report *r, sy_status_pipeline *p, const char *dsn)
 	pgc_close(c);
 }
 
+/* The error of table `name` in the pipeline's tables.json (written by the
+ * capture engine: sync/capture.c write_states), or NULL: "<error> (the
+ * slot is held at commit LSN X/Y)".  In arena a. */
+static const char *
+table_error(lk_arena *a, json_t *states, const char *name)
+{
+	json_t *arr = states ? json_object_get(states, "tables") : NULL;
+	size_t i;
+	json_t *o;
+	json_array_foreach(arr, i, o) {
+		const char *n = json_string_value(json_object_get(o, "name"));
+		const char *st = json_string_value(json_object_get(o, "state"));
+		const char *e = json_string_value(json_object_get(o, "error"));
+		const char *lsn = json_string_value(json_object_get(o, "error_lsn"));
+		if (n && st && e && !strcmp(n, name) && !strcmp(st, "error"))
+			return lsn ? lk_arena_sprintf(a, "%s (the slot is held at commit LSN %s)", e, lsn)
+					   : lk_arena_strdup(a, e);
+	}
+	return NULL;
+}
+
+/* <target>/_lakesync/<pipeline>/tables.json, or NULL (none, unreadable). */
+static json_t *
+read_states(const char *target, const char *pipeline)
+{
+	st_store st;
+	lk_error e;
+	if (!st_store_open(&st, target, ST_ALLOW_ABSOLUTE, &e))
+		return NULL;
+	size_t n = strlen(st.root) + strlen(pipeline) + 32;
+	char *path = lk_xmalloc(n);
+	snprintf(path, n, "%s/_lakesync/%s/tables.json", st.root, pipeline);
+	st_store_close(&st);
+	json_t *j = json_load_file(path, 0, NULL);
+	free(path);
+	return j;
+}
+
 static void
 collect_pipeline(sy_status_report *r, const sy_config_file *cf, const sy_config_pipeline *pl,
 				 sy_status_pipeline *p)
@@ -398,6 +436,7 @@ collect_pipeline(sy_status_report *r, const sy_config_file *cf, const sy_config_
 	p->run = r->run_found ? sy_run_status_find(&r->run, 'p', pl->name) : NULL;
 	read_slot(r, p, pl->source);
 
+	json_t *states = read_states(pl->target, pl->name);
 	p->ntables = pl->ntables;
 	p->tables = lk_arena_zalloc(a, sizeof(sy_status_table) * (size_t) (pl->ntables + 1));
 	for (int i = 0; i < pl->ntables; i++) {
@@ -426,6 +465,12 @@ collect_pipeline(sy_status_report *r, const sy_config_file *cf, const sy_config_
 										 t->txn_version, derr);
 		if (!strcmp(t->state, "error") && !t->error && p->run && p->run->last_error[0])
 			t->error = lk_arena_strdup(a, p->run->last_error);
+		/* stopped by its own error while the pipeline runs on (or ran) */
+		const char *te = derr ? NULL : table_error(a, states, t->name);
+		if (te) {
+			t->state = "error";
+			t->error = te;
+		}
 		/* lag */
 		t->lag_bytes = -1;
 		if (p->slot.checked) {
@@ -441,6 +486,7 @@ collect_pipeline(sy_status_report *r, const sy_config_file *cf, const sy_config_
 		if (t->lag_seconds < 0 && t->last_commit_ms > 0)
 			t->lag_seconds = 0;
 	}
+	json_decref(states);
 }
 
 static void

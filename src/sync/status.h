@@ -27,6 +27,12 @@
  *   run state                the status file `lakesync run` rewrites every
  *                            second (pid, per pipeline: running / backoff
  *                            with the last error / stopped)
+ *   table errors             <target>/_lakesync/<pipeline>/tables.json,
+ *                            rewritten by the capture engine at start,
+ *                            when a table stops on its own error and at
+ *                            the end: such a table shows as error with
+ *                            the message and the commit LSN the slot is
+ *                            held at, while the rest of its pipeline runs
  *
  * State of a table (sy_status_table_state):
  *

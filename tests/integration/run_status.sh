@@ -23,6 +23,8 @@
 #                 c_hist in Postgres has as many rows as c's history
 #   lag           lag_bytes 0 once caught up; slot active
 #   secrets       the password of a DSN never appears in status or the log
+#   table error   an incompatible ALTER stops public.b only: status shows b in
+#                 error (message, commit LSN) while a streams on
 #   sigterm       exit 0 within 30 s, status file running=false, tables
 #                 stopped with the same rows, slots inactive
 #   offline       status with Postgres stopped: exit 0, rows from Delta,
@@ -224,6 +226,19 @@ if grep -q "^pipeline one" "$work/status.txt" && grep -Eq "public\.a +streaming 
 else
 	failed "status-text"
 	sed 's/^/    /' "$work/status.txt"
+fi
+
+# ---- a table stopped by its own error ----------------------------------------
+# an incompatible ALTER on b stops b only: status shows it in error with the
+# message and the commit LSN the slot is held at, while a streams on
+lk_psql -q -c "alter table b alter column n type text; insert into b values (1000, 'x')"
+if wait_status 'T("one","public.b").state === "error" &&
+		/integer/.test(T("one","public.b").error) && /commit LSN [0-9A-F]+\/[0-9A-F]+/.test(T("one","public.b").error) &&
+		T("one","public.a").state === "streaming" && P("one").run.state === "running"' 30; then
+	pass "table-error-while-running"
+else
+	failed "table-error-while-running"
+	status_json | jsq 'JSON.stringify(P("one"))' | sed 's/^/    /'
 fi
 
 # ---- stop ---------------------------------------------------------------------
