@@ -1033,14 +1033,31 @@ bad:
 	return lk_error_where(err, "block offset %zu", *pos);
 }
 
+static int run_lookup_blocks(sy_pkindex *idx, run *r, uint64_t h,
+							 const void *key, size_t len, rrec *rec,
+							 lk_error *err);
+
 /* 1 found (rec set), 0 not in run, -1 error. */
 static int
 run_lookup(sy_pkindex *idx, run *r, uint64_t h, const void *key,
 		   size_t len, rrec *rec, lk_error *err)
 {
-	if (!r->nblocks || h < r->fences[0] ||
-		(r->bloom && !bloom_maybe(r->bloom, r->bloom_bytes, r->bloom_k, h)))
+	if (!r->nblocks || h < r->fences[0])
 		return 0;
+	if (r->bloom && !bloom_maybe(r->bloom, r->bloom_bytes, r->bloom_k, h)) {
+		idx->st.bloom_negatives++;
+		return 0;
+	}
+	int res = run_lookup_blocks(idx, r, h, key, len, rec, err);
+	if (res == 0 && r->bloom)
+		idx->st.bloom_false_positives++;
+	return res;
+}
+
+static int
+run_lookup_blocks(sy_pkindex *idx, run *r, uint64_t h, const void *key,
+				  size_t len, rrec *rec, lk_error *err)
+{
 	/* last block whose fence < h (a run of h may start before a fence == h) */
 	uint32_t lo = 0, hi = r->nblocks;
 	while (lo < hi) {
@@ -1671,6 +1688,8 @@ sy_pkindex_get_stats(const sy_pkindex *idx, sy_pkindex_stats *st)
 		m += (size_t) idx->cache.cap * (BLOCK + 13) +
 			 (idx->cache.tabmask + 1) * sizeof(uint32_t);
 	st->mem_bytes = m;
+	st->cache_hits = idx->cache.hits;
+	st->cache_misses = idx->cache.misses;
 }
 
 /* ---------- save / open ---------- */

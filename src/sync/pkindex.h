@@ -17,12 +17,15 @@
  *   sy_pkindex_save/open      persist in the index directory for a restart
  *
  * Memory: an open-addressing table (64-bit hash → value, key bytes in
- * chunks) of at most budget/2; when full it is sorted by (hash, key) and
- * written as an immutable run file; runs are merged size-tiered (4 runs of
- * a level → 1 run of the next).  Each run keeps in memory one fence (first
- * hash) per 4 KiB block and a bloom filter sized so all blooms together
- * stay near budget/4: a lookup reads at most one block per run whose bloom
- * answers "maybe" (two only when equal hashes straddle a block boundary).
+ * chunks) of at most budget/4 of slots + budget/8 of key bytes; when full
+ * it is sorted by (hash, key) and written as an immutable run file; runs
+ * are merged size-tiered (4 runs of a level → 1 run of the next; a bulk
+ * load merges all its runs once at the end).  Each run keeps in memory one
+ * fence (first hash) per 4 KiB block and a bloom filter sized so all
+ * blooms together stay near budget/4: a lookup reads at most one block per
+ * run whose bloom answers "maybe" (two only when equal hashes straddle a
+ * block boundary).  A block cache (budget/8, CLOCK) keeps recently read
+ * blocks; a block's checksum is verified on its first read.
  * Runs store the full key, so different keys with the same 64-bit hash are
  * always told apart.
  *
@@ -66,6 +69,11 @@ typedef struct sy_pkindex_stats {
 	int nruns;
 	uint64_t flushes, merges;
 	size_t mem_bytes;         /* memory held by the index structures */
+	/* lookups in runs (since create/open) */
+	uint64_t cache_hits;      /* run blocks found in the block cache */
+	uint64_t cache_misses;    /* run blocks read from their file */
+	uint64_t bloom_negatives; /* a run's bloom answered "absent" */
+	uint64_t bloom_false_positives; /* "maybe", then not in that run */
 } sy_pkindex_stats;
 
 /* The default 64-bit hash of key bytes (fast, 128-bit multiply mixing). */

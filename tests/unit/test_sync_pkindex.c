@@ -978,6 +978,16 @@ Test(sync_pkindex, bench_update_heavy, .timeout = 600)
 			st.nruns, (unsigned long long) st.flushes,
 			(unsigned long long) st.merges, (double) st.mem_bytes / 1048576.0,
 			(double) hwm / 1024.0);
+	uint64_t neg = st.bloom_negatives - st0.bloom_negatives;
+	uint64_t fp = st.bloom_false_positives - st0.bloom_false_positives;
+	uint64_t ch = st.cache_hits - st0.cache_hits;
+	uint64_t cm = st.cache_misses - st0.cache_misses;
+	fprintf(stderr, "pkindex bench: updates: %.3f blocks read per get, block "
+			"cache hit rate %.1f %%, bloom false positive rate %.2f %% "
+			"(%llu of %llu runs without the key)\n",
+			(double) cm / (double) ops, 100.0 * (double) ch / (double) (ch + cm + !(ch + cm)),
+			100.0 * (double) fp / (double) (fp + neg + !(fp + neg)),
+			(unsigned long long) fp, (unsigned long long) (fp + neg));
 	free(upd);
 	free(fids);
 	sy_pkindex_close(idx);
