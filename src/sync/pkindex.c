@@ -56,6 +56,7 @@
 #define CHUNK ((size_t) 256 << 10)
 #define MANIFEST "pkindex.manifest"
 #define RA_BLOCKS 16          /* blocks per sequential read of a merge */
+#define BULK_FANOUT 32
 #define NO_SEQ UINT64_MAX
 
 /* Block cache: blocks of runs, keyed by (run seq, block number); CLOCK
@@ -1096,6 +1097,7 @@ typedef struct rreader {
 	const run *r;
 	uint8_t *ra;              /* RA_BLOCKS × BLOCK */
 	uint32_t ra_first, ra_n;  /* blocks held in ra */
+	uint32_t ra_max;          /* blocks per read (1..RA_BLOCKS) */
 	const uint8_t *buf;       /* current block (in ra) */
 	uint32_t b;               /* next block number */
 	uint16_t i, nrec;
@@ -1114,10 +1116,10 @@ rr_next(rreader *rd, lk_error *err)
 		}
 		if (rd->b >= rd->ra_first + rd->ra_n) {
 			uint32_t n = rd->r->nblocks - rd->b;
-			if (n > RA_BLOCKS)
-				n = RA_BLOCKS;
+			if (n > rd->ra_max)
+				n = rd->ra_max;
 			if (!rd->ra)
-				rd->ra = lk_xmalloc((size_t) RA_BLOCKS * BLOCK);
+				rd->ra = lk_xmalloc((size_t) rd->ra_max * BLOCK);
 			LK_FORWARD(run_read_blocks(rd->r, rd->b, n, rd->ra, err));
 			rd->ra_first = rd->b;
 			rd->ra_n = n;
@@ -1221,8 +1223,12 @@ merge_runs(sy_pkindex *idx, int from, uint32_t level, lk_error *err)
 	int nh = 0;
 	rwriter w;
 	bool wopen = false;
+	/* read-ahead buffers of all readers within budget/16 */
+	size_t ra = idx->budget / 16 / ((size_t) k * BLOCK);
+	ra = ra < 1 ? 1 : ra > RA_BLOCKS ? RA_BLOCKS : ra;
 	for (int i = 0; i < k; i++) {
 		rd[i].idx = idx;
+		rd[i].ra_max = (uint32_t) ra;
 		rd[i].r = &idx->runs[from + i];
 		if (!rr_next(&rd[i], err))
 			goto fail;
@@ -1305,17 +1311,18 @@ fail:
 static bool
 compact(sy_pkindex *idx, lk_error *err)
 {
-	if (idx->bulk)
-		return true;   /* bulk_load merges everything once at the end */
+	/* in a bulk load, tiers of BULK_FANOUT (bulk_load merges all runs once
+	 * at the end; the tiers only bound the number of open runs) */
+	int fanout = idx->bulk ? BULK_FANOUT : FANOUT;
 	for (;;) {
 		/* newest runs are at the end with the lowest levels */
-		if (idx->nruns < FANOUT)
+		if (idx->nruns < fanout)
 			return true;
 		uint32_t lvl = idx->runs[idx->nruns - 1].level;
 		int from = idx->nruns;
 		while (from > 0 && idx->runs[from - 1].level == lvl)
 			from--;
-		if (idx->nruns - from < FANOUT)
+		if (idx->nruns - from < fanout)
 			return true;
 		LK_FORWARD(merge_runs(idx, from, lvl + 1, err));
 	}
@@ -1649,6 +1656,9 @@ sy_pkindex_bulk_load(sy_pkindex *idx, sy_pkindex_scan_fn scan, void *ctx,
 	/* one merge of every spilled run (instead of merging by tiers while
 	 * scanning); its level is the one tiered merges would have reached */
 	uint32_t level = 0;
+	for (int i = 0; i < idx->nruns; i++)
+		if (idx->runs[i].level > level)
+			level = idx->runs[i].level;
 	for (uint64_t n = 1; n < (uint64_t) idx->nruns; n *= FANOUT)
 		level++;
 	/* the merged runs' blooms are not needed any more (no lookups during
