@@ -144,6 +144,32 @@ mix64(uint64_t a, uint64_t b)
 	return (uint64_t) r ^ (uint64_t) (r >> 64);
 }
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* little-endian host: a load is the file's byte order */
+static inline uint64_t
+ld64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static inline uint32_t
+ld32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static inline uint16_t
+ld16(const uint8_t *p)
+{
+	uint16_t v;
+	memcpy(&v, p, 2);
+	return v;
+}
+#else
 static inline uint64_t
 ld64(const uint8_t *p)
 {
@@ -165,6 +191,7 @@ ld16(const uint8_t *p)
 {
 	return (uint16_t) (p[0] | p[1] << 8);
 }
+#endif
 
 static inline void
 st64(uint8_t *p, uint64_t v)
@@ -1078,13 +1105,19 @@ run_lookup_blocks(sy_pkindex *idx, run *r, uint64_t h, const void *key,
 		uint16_t nrec = ld16(blk + 4);
 		size_t pos = BLOCK_HDR;
 		for (uint16_t i = 0; i < nrec; i++) {
-			if (!block_rec(blk, &pos, rec, err))
-				return -1;
-			if (rec->hash > h)
+			/* hash and key length only, until the hash matches */
+			if (pos + REC_HDR > BLOCK)
+				return block_rec(blk, &pos, rec, err) ? 0 : -1;
+			uint64_t rh = ld64(blk + pos);
+			size_t kl = ld16(blk + pos + 20);
+			if (pos + REC_HDR + kl > BLOCK)
+				return block_rec(blk, &pos, rec, err) ? 0 : -1;
+			if (rh > h)
 				return 0;
-			if (rec->hash == h && rec->keylen == len &&
-				memcmp(rec->key, key, len) == 0)
-				return 1;
+			if (rh == h && kl == len &&
+				memcmp(blk + pos + REC_HDR, key, len) == 0)
+				return block_rec(blk, &pos, rec, err) ? 1 : -1;
+			pos += REC_HDR + kl;
 		}
 	}
 	return 0;
