@@ -856,6 +856,89 @@ Test(sync_pkindex, ten_million_peak_memory)
 	sy_pkindex_close(idx);
 }
 
+/* Bulk load spilling ~100 runs under a 1 MiB budget: merged in tiers of 32
+ * then into one run at the end; a key given twice keeps its last location;
+ * a second lookup of a run key is served by the block cache; misses pass
+ * the blooms at a false positive rate near the design's 1 %. */
+typedef struct dup_scan {
+	uint64_t n;
+} dup_scan;
+
+static bool
+dup_scan_fn(void *ctx, sy_pkindex *idx, lk_error *err)
+{
+	dup_scan *d = ctx;
+	uint8_t k[16];
+	for (uint64_t i = 0; i < d->n; i++) {
+		size_t l = make_key(i, k);
+		if (!sy_pkindex_bulk_add(idx, k, l, i % 2 ? "odd.parquet" : "even.parquet",
+								 i, err))
+			return false;
+	}
+	/* key 5 again, last: this location wins */
+	size_t l = make_key(5, k);
+	return sy_pkindex_bulk_add(idx, k, l, "again.parquet", 77, err);
+}
+
+Test(sync_pkindex, bulk_load_tiers_cache_bloom)
+{
+	sy_pkindex *idx = new_index((size_t) 1 << 20, NULL);
+	lk_error err;
+	dup_scan d = {.n = 400000};
+	cr_assert(sy_pkindex_bulk_load(idx, dup_scan_fn, &d, &err), "%s", err.msg);
+	sy_pkindex_stats st;
+	sy_pkindex_get_stats(idx, &st);
+	cr_assert_eq(st.nruns, 1, "runs %d", st.nruns);
+	cr_assert_gt(st.flushes, 64);
+	cr_assert_gt(st.merges, 1);
+	cr_assert_eq(st.run_entries + st.mem_entries, 400001);   /* key 5 twice */
+	uint8_t k[16];
+	sy_pkindex_loc loc;
+	for (uint64_t i = 0; i < d.n; i++) {
+		size_t l = make_key(i, k);
+		cr_assert(get(idx, k, l, &loc), "key %llu", (unsigned long long) i);
+		if (i == 5) {
+			cr_assert_str_eq(loc.path, "again.parquet");
+			cr_assert_eq(loc.row, 77);
+		} else {
+			cr_assert_str_eq(loc.path, i % 2 ? "odd.parquet" : "even.parquet");
+			cr_assert_eq(loc.row, i);
+		}
+	}
+	/* key 0 went to a run (first flush): its second lookup hits the cache */
+	size_t l = make_key(0, k);
+	cr_assert(get(idx, k, l, &loc));
+	sy_pkindex_get_stats(idx, &st);
+	uint64_t hits = st.cache_hits, misses = st.cache_misses;
+	cr_assert(get(idx, k, l, &loc));
+	sy_pkindex_get_stats(idx, &st);
+	cr_assert_eq(st.cache_hits, hits + 1);
+	cr_assert_eq(st.cache_misses, misses);
+	sy_pkindex_close(idx);
+
+	/* bloom false positives at the default budget (10 bits per key) */
+	idx = new_index(0, NULL);
+	uint32_t f = fid(idx, "a.parquet");
+	for (uint64_t i = 0; i < 300000; i++) {
+		l = make_key(i, k);
+		put(idx, k, l, f, i);
+	}
+	cr_assert(sy_pkindex_compact(idx, &err), "%s", err.msg);
+	sy_pkindex_get_stats(idx, &st);
+	cr_assert_eq(st.nruns, 1);
+	uint64_t neg0 = st.bloom_negatives, fp0 = st.bloom_false_positives;
+	for (uint64_t i = 0; i < 200000; i++) {
+		l = make_key(1000000 + i, k);
+		cr_assert(!get(idx, k, l, &loc));
+	}
+	sy_pkindex_get_stats(idx, &st);
+	uint64_t neg = st.bloom_negatives - neg0, fp = st.bloom_false_positives - fp0;
+	cr_assert_eq(neg + fp, 200000);
+	cr_assert_lt(fp, 200000 / 50, "false positives %llu of 200000",
+				 (unsigned long long) fp);
+	sy_pkindex_close(idx);
+}
+
 /* ---------- benchmark (PKINDEX_BENCH=1; skipped otherwise) ----------
  *
  * The mirror drain's shape: bulk load of PKINDEX_BENCH_KEYS (10 M) keys
