@@ -19,12 +19,23 @@
  *   record: u64 hash | u64 row | u32 file (0xFFFFFFFF = deleted) |
  *           u16 keylen | keylen bytes
  *
+ *   bloom_k: k (1..8) = classic bloom (runs written before blocked blooms);
+ *   0x100 | k = blocked bloom, bloom_bytes a multiple of 64 (see
+ *   bloom_add).  Older builds refuse the blocked kind as corrupt (the
+ *   index is then rebuilt); this build reads both.
+ *
  * pkindex.manifest (written to a temp file, fsynced, renamed):
  *
  *   "LKPKIDX1" | u32 format (1) | i64 delta version | u32 len | table id |
  *   u64 next seq | u32 nfiles | nfiles × (u8 dead | u32 len | path) |
  *   u32 nruns | nruns × (u64 seq | u32 level | u64 count) |
  *   u32 crc32 of everything before
+ *
+ * Reads: lookups go through a block cache (budget/8, CLOCK, keyed by run
+ * seq and block); a block's crc is verified the first time it is read
+ * after its run was opened or written (a bit per block), not on every
+ * read.  Merges read runs sequentially (up to 64 KiB at a time, all their
+ * buffers within budget/16), bypassing the cache, verifying every block.
  *
  * Newest wins: a lookup asks the memory table, then the runs newest first;
  * the first entry with the key decides (a deleted or dead-file entry means
