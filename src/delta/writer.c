@@ -1696,6 +1696,47 @@ dl_data_file_read(st_store *st, const dl_layout *l, const char *path,
 				continue;
 			}
 		}
+		int64_t rgn = only ? pq_reader_row_group_rows(r, rg) : -1;
+		if (rgn >= 0) {
+			/* only the wanted rows are decoded (pages without one are not
+			 * even decompressed) */
+			keep = lk_xrealloc(keep, sizeof(int64_t) * (size_t) (rgn + 1));
+			int64_t nk = 0;
+			for (; wi < nwant && want[wi] < (uint64_t) (row0 + rgn); wi++)
+				if (want[wi] >= (uint64_t) row0 &&
+					!(deleted && dl_bitmap_contains(deleted, want[wi])))
+					keep[nk++] = (int64_t) (want[wi] - (uint64_t) row0);
+			row0 += rgn;
+			if (nk == 0)
+				continue;
+			if (!pq_reader_read_row_group_rows(r, rg, keep, nk, in, err)) {
+				ok = false;
+				break;
+			}
+			if (all_same) {
+				lk_arena_reset(&va);
+				lk_batch v;
+				v.schema = dt;
+				v.nrows = nk;
+				v.ncols = nd;
+				v.cols = lk_arena_alloc(&va, sizeof(lk_column) * (size_t) (nd + 1));
+				for (int j = 0; j < nd; j++)
+					view_column(&va, &v.cols[j], &in->cols[src[j]], dt->children[j].type);
+				ok = fn(ctx, &v, err);
+				continue;
+			}
+			for (int64_t i = 0; i < nk; i++)
+				keep[i] = i;
+			lk_batch_reset(out);
+			for (int j = 0; ok && j < nd; j++)
+				ok = adapt_rows(&out->cols[j], src[j] >= 0 ? &in->cols[src[j]] : NULL, keep,
+								nk, dt->children[j].name, err);
+			if (!ok)
+				break;
+			out->nrows = nk;
+			ok = fn(ctx, out, err);
+			continue;
+		}
 		if (!pq_reader_read_row_group(r, rg, in, err)) {
 			ok = false;
 			break;

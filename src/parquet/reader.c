@@ -62,6 +62,8 @@ typedef struct leaf_state {
 	lk_column dict;            /* dictionary values, in the leaf's lk type */
 	bool has_dict;
 	bool dict_init;
+	lk_column sel;             /* one decoded page (row selection reads) */
+	bool sel_init;
 	int64_t rows;              /* records seen in this chunk */
 	int prev_def;              /* def level of the previous entry, -1 at start */
 } leaf_state;
@@ -1254,9 +1256,13 @@ read_data_page_v2(pq_reader *r, const pq_leaf *leaf, leaf_state *ls, lk_column *
 
 /* ---- column chunks ----------------------------------------------------- */
 
+/* sel (top-level leaves only, NULL: every row): col receives only rows
+ * sel[0..nsel) of the row group (ascending, distinct); a data page without
+ * one of them is skipped undecompressed, the others are decoded into the
+ * leaf's page column and the wanted rows copied from there. */
 static bool
 read_leaf(pq_reader *r, const pq_row_group *g, int li, lk_column *col, bool retain,
-		  lk_error *err)
+		  const int64_t *sel, int64_t nsel, lk_error *err)
 {
 	const pq_leaf *leaf = &r->schema.leaves[li];
 	leaf_state *ls = &r->ls[li];
@@ -1313,7 +1319,13 @@ read_leaf(pq_reader *r, const pq_row_group *g, int li, lk_column *col, bool reta
 	/* Room for the whole chunk up front (values decode straight into it,
 	 * no regrowth): a top-level leaf has one slot per row.  Bounded by
 	 * the chunk's declared size so a lying footer cannot make it huge. */
-	if (!retain) {
+	if (sel) {
+		lk_column_reserve(col, nsel ? nsel : 1);
+		if (!ls->sel_init) {
+			lk_column_init(&ls->sel, col->type);
+			ls->sel_init = true;
+		}
+	} else if (!retain) {
 		int64_t cap = m->total_uncompressed_size > ((int64_t) 1 << 20)
 			? m->total_uncompressed_size : ((int64_t) 1 << 20);
 		lk_column_reserve(col, g->num_rows < cap ? g->num_rows : cap);
@@ -1326,6 +1338,7 @@ read_leaf(pq_reader *r, const pq_row_group *g, int li, lk_column *col, bool reta
 	ls->rows = 0;
 	ls->prev_def = -1;
 	size_t pos = 0;
+	int64_t si = 0;            /* next wanted row (sel) */
 	size_t real_end = (size_t) m->total_compressed_size;
 	while (pos < (r->legacy_mr_sizes ? real_end : (size_t) clen)) {
 		uint64_t at = (uint64_t) start + pos;
@@ -1344,6 +1357,22 @@ read_leaf(pq_reader *r, const pq_row_group *g, int li, lk_column *col, bool reta
 		const uint8_t *body = r->chunk + body_at;
 		size_t blen = (size_t) h.compressed_page_size;
 		uint64_t bbase = (uint64_t) start + body_at;
+		lk_column *dst = col;
+		int64_t first = ls->rows;
+		if (sel && (h.type == PQ_PAGE_DATA || h.type == PQ_PAGE_DATA_V2)) {
+			/* a flat leaf: one value per row */
+			int64_t nv = h.type == PQ_PAGE_DATA
+				? (h.has_data_page_header ? h.data_page_header.num_values : -1)
+				: (h.has_data_page_header_v2 ? h.data_page_header_v2.num_values : -1);
+			if (nv >= 0 && (si >= nsel || sel[si] >= first + nv)) {
+				LK_FORWARD(check_nv(r, leaf, ls, nv, m->num_values, err));
+				ls->rows += nv;
+				pos = body_at + blen;
+				continue;
+			}
+			lk_column_reset(&ls->sel);
+			dst = &ls->sel;
+		}
 		if (h.has_crc) {
 			uint32_t crc = (uint32_t) crc32(0L, body, (uInt) blen);
 			if (crc != (uint32_t) h.crc)
@@ -1356,15 +1385,29 @@ read_leaf(pq_reader *r, const pq_row_group *g, int li, lk_column *col, bool reta
 			LK_FORWARD(read_dict_page(r, leaf, ls, m->codec, &h, body, blen, bbase, err));
 			break;
 		case PQ_PAGE_DATA:
-			LK_FORWARD(read_data_page_v1(r, leaf, ls, col, retain, m->codec,
+			LK_FORWARD(read_data_page_v1(r, leaf, ls, dst, retain, m->codec,
 										 m->num_values, &h, body, blen, bbase, err));
 			break;
 		case PQ_PAGE_DATA_V2:
-			LK_FORWARD(read_data_page_v2(r, leaf, ls, col, retain, m->codec,
+			LK_FORWARD(read_data_page_v2(r, leaf, ls, dst, retain, m->codec,
 										 m->num_values, &h, body, blen, bbase, err));
 			break;
 		default:
 			break;      /* index pages and unknown page types are skipped */
+		}
+		if (dst != col) {
+			if (dst->length != ls->rows - first)
+				return rd_error(r, err, LK_ERR_CORRUPT,
+								"page of %lld rows decoded to %lld values",
+								(long long) (ls->rows - first), (long long) dst->length);
+			/* the wanted rows of the page, in runs */
+			while (si < nsel && sel[si] < ls->rows) {
+				int64_t a = si;
+				while (si + 1 < nsel && sel[si + 1] == sel[si] + 1 && sel[si + 1] < ls->rows)
+					si++;
+				si++;
+				lk_column_append_range(col, dst, sel[a] - first, si - a);
+			}
 		}
 		pos = body_at + blen;
 	}
@@ -1470,7 +1513,7 @@ assemble(pq_reader *r, const pq_row_group *g, const pq_node *node, lk_column *co
 		 bool top, lk_error *err)
 {
 	if (node->kind == PQ_NODE_LEAF)
-		return read_leaf(r, g, node->leaf, col, !top, err);
+		return read_leaf(r, g, node->leaf, col, !top, NULL, 0, err);
 	for (int k = 0; k < node->nchildren; k++)
 		LK_FORWARD(assemble(r, g, &node->children[k], &col->children[k], false, err));
 	return assemble_levels(r, node, col, err);
@@ -1625,6 +1668,8 @@ pq_reader_free(pq_reader *r)
 			free(r->ls[i].rep);
 			if (r->ls[i].dict_init)
 				lk_column_destroy(&r->ls[i].dict);
+			if (r->ls[i].sel_init)
+				lk_column_destroy(&r->ls[i].sel);
 		}
 		free(r->ls);
 	}
@@ -1800,5 +1845,67 @@ pq_reader_read_row_group(pq_reader *r, int rg, lk_batch *out, lk_error *err)
 	if (!lk_batch_seal(out))
 		return rd_error(r, err, LK_ERR_INTERNAL, "columns of different lengths");
 	out->nrows = g->num_rows;
+	return true;
+}
+
+/* Rows rows[0..n) of row group rg (ascending, distinct, each below the
+ * group's row count) into out (reset first; made as for
+ * pq_reader_read_row_group): out->nrows = n, in that order.  Data pages of
+ * top-level primitive columns holding none of the rows are not
+ * decompressed; other columns are decoded whole and the rows copied. */
+bool
+pq_reader_read_row_group_rows(pq_reader *r, int rg, const int64_t *rows, int64_t n,
+							  lk_batch *out, lk_error *err)
+{
+	r->leaf = NULL;
+	if (rg < 0 || rg >= r->fm.nrow_groups)
+		return rd_error(r, err, LK_ERR_INVALID, "row group %d out of range (file has %d)",
+						rg, r->fm.nrow_groups);
+	if (out->ncols != r->nout ||
+		(out->schema != r->out_schema && !lk_type_equal(out->schema, r->out_schema)))
+		return rd_error(r, err, LK_ERR_INVALID,
+						"batch was not made for this reader's output schema");
+	const pq_row_group *g = &r->fm.row_groups[rg];
+	for (int64_t i = 0; i < n; i++)
+		if (rows[i] < 0 || rows[i] >= g->num_rows || (i > 0 && rows[i] <= rows[i - 1]))
+			return rd_error(r, err, LK_ERR_INVALID,
+							"row %lld of row group %d is out of order or range (%lld rows)",
+							(long long) rows[i], rg, (long long) g->num_rows);
+	lk_batch_reset(out);
+	r->rg_rows = g->num_rows;
+	for (int j = 0; j < r->nout; j++) {
+		lk_column *col = &out->cols[j];
+		if (r->proj[j] < 0) {
+			fill_nulls(col, n);
+			continue;
+		}
+		const pq_node *node = &r->schema.cols[r->proj[j]];
+		bool ok;
+		if (node->kind == PQ_NODE_LEAF) {
+			ok = read_leaf(r, g, node->leaf, col, false, rows, n, err);
+		} else {
+			lk_column whole;
+			lk_column_init(&whole, col->type);
+			ok = assemble(r, g, node, &whole, true, err);
+			if (ok && whole.length != g->num_rows)
+				ok = rd_error(r, err, LK_ERR_CORRUPT, "column has %lld rows, the row group %lld",
+							  (long long) whole.length, (long long) g->num_rows);
+			for (int64_t i = 0; ok && i < n; i++)
+				lk_column_append_range(col, &whole, rows[i], 1);
+			lk_column_destroy(&whole);
+		}
+		if (!ok) {
+			lk_error_add_where(err, "row group %d", rg);
+			return false;
+		}
+		r->leaf = &r->schema.leaves[node->leaf];
+		if (col->length != n)
+			return rd_error(r, err, LK_ERR_CORRUPT, "column has %lld of the %lld rows read",
+							(long long) col->length, (long long) n);
+	}
+	r->leaf = NULL;
+	if (!lk_batch_seal(out))
+		return rd_error(r, err, LK_ERR_INTERNAL, "columns of different lengths");
+	out->nrows = n;
 	return true;
 }

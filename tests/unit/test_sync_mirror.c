@@ -1093,3 +1093,133 @@ Test(symirror, config_mode_location_index_memory_maintenance)
 	cr_assert_null(sy_config_parse(t4, strlen(t4), "t.conf", &err));
 	cr_assert_not_null(strstr(err.msg, "invalid index_memory"), "%s", err.msg);
 }
+
+/* ---- pre-images: reading only some rows of a row group ------------------- */
+
+#include "parquet/parquet.h"
+
+/* pq_reader_read_row_group_rows (what a commit's pre-image fetch uses)
+ * returns exactly the rows a whole read has at those positions: small
+ * pages (many skipped undecompressed), nulls, dictionary and PLAIN pages,
+ * data page v1 and v2, and a nested column (decoded whole). */
+Test(symirror, read_only_some_rows_of_a_row_group)
+{
+	for (int v = 1; v <= 2; v++) {
+		lk_arena a;
+		lk_arena_init(&a, 0);
+		lk_type *s = lk_type_struct(&a, 4);
+		const char *names[] = {"id", "s", "k", "l"};
+		for (int i = 0; i < 4; i++) {
+			s->children[i].name = names[i];
+			s->children[i].nullable = i > 0;
+			s->children[i].field_id = -1;
+		}
+		s->children[0].type = lk_type_new(&a, LK_T_LONG);
+		s->children[1].type = lk_type_new(&a, LK_T_STRING);
+		s->children[2].type = lk_type_new(&a, LK_T_INT);
+		s->children[3].type = lk_type_array(&a, lk_type_new(&a, LK_T_INT), true);
+		const int64_t N = 5000;
+		lk_batch *b = lk_batch_new(s);
+		char buf[64];
+		for (int64_t r = 0; r < N; r++) {
+			lk_column_append_i64(&b->cols[0], r * 3);
+			if (r % 11 == 5) {
+				lk_column_append_null(&b->cols[1]);
+			} else {
+				int n = snprintf(buf, sizeof(buf), "value %" PRId64 " %s", r,
+								 r % 2 ? "odd" : "even and longer");
+				lk_column_append_bytes(&b->cols[1], buf, n);
+			}
+			if (r % 13 == 0)
+				lk_column_append_null(&b->cols[2]);
+			else
+				lk_column_append_i32(&b->cols[2], (int32_t) (r % 7));
+			for (int64_t e = 0; e < r % 3; e++)
+				lk_column_append_i32(&b->cols[3].children[0], (int32_t) (r + e));
+			lk_column_append_list(&b->cols[3]);
+		}
+		b->nrows = N;
+		char path[512];
+		snprintf(path, sizeof(path), "%s/sel%d.parquet", tmpdir, v);
+		pq_writer_options o;
+		pq_writer_options_init(&o);
+		o.page_bytes = 2048;            /* dozens of pages per column */
+		o.data_page_version = v;
+		o.row_group_rows = 3000;        /* two row groups */
+		lk_error err;
+		pq_output out;
+		cr_assert(pq_output_open_file(&out, path, &err), "%s", err.msg);
+		pq_writer *w = pq_writer_open(&out, s, &o, &err);
+		cr_assert_not_null(w, "%s", err.msg);
+		cr_assert(pq_writer_write(w, b, &err), "%s", err.msg);
+		cr_assert(pq_writer_close(w, false, NULL, &err), "%s", err.msg);
+		pq_writer_free(w);
+
+		pq_input in;
+		cr_assert(pq_input_open_file(&in, path, &err), "%s", err.msg);
+		pq_reader *rd = pq_reader_open(&in, &err);
+		cr_assert_not_null(rd, "%s", err.msg);
+		cr_assert_eq(pq_reader_num_row_groups(rd), 2);
+		lk_batch *whole = lk_batch_new(pq_reader_output_schema(rd));
+		lk_batch *some = lk_batch_new(pq_reader_output_schema(rd));
+		int64_t *rows = malloc(sizeof(int64_t) * 3000);
+		int64_t base = 0;
+		for (int rg = 0; rg < 2; rg++) {
+			int64_t rgn = pq_reader_row_group_rows(rd, rg);
+			cr_assert_eq(rgn, rg == 0 ? 3000 : 2000);
+			cr_assert(pq_reader_read_row_group(rd, rg, whole, &err), "%s", err.msg);
+			/* a sparse pick (most pages skipped), a run, the first and the
+			 * last row; then none; then every row */
+			for (int pick = 0; pick < 3; pick++) {
+				int64_t n = 0;
+				if (pick == 0) {
+					rows[n++] = 0;
+					for (int64_t r = 7; r < rgn - 1; r += 401)
+						rows[n++] = r;
+					for (int64_t r = 1200; r < 1210; r++)
+						rows[n++] = r;
+					rows[n++] = rgn - 1;
+					/* keep them ascending */
+					for (int64_t i = 1; i < n; i++)
+						for (int64_t j = i; j > 0 && rows[j - 1] > rows[j]; j--) {
+							int64_t t = rows[j];
+							rows[j] = rows[j - 1];
+							rows[j - 1] = t;
+						}
+					int64_t u = 0;
+					for (int64_t i = 0; i < n; i++)
+						if (u == 0 || rows[u - 1] != rows[i])
+							rows[u++] = rows[i];
+					n = u;
+				} else if (pick == 2) {
+					for (int64_t r = 0; r < rgn; r++)
+						rows[n++] = r;
+				}
+				cr_assert(pq_reader_read_row_group_rows(rd, rg, rows, n, some, &err), "%s",
+						  err.msg);
+				cr_assert_eq(some->nrows, n);
+				for (int64_t i = 0; i < n; i++) {
+					for (int c = 0; c < 4; c++)
+						cr_assert(lk_column_row_equal(&some->cols[c], i, &whole->cols[c],
+													  rows[i]),
+								  "v%d rg %d row %" PRId64 " column %s", v, rg, rows[i],
+								  names[c]);
+					cr_assert_eq(LK_COL_VALUES(&some->cols[0], int64_t)[i],
+								 (base + rows[i]) * 3);
+				}
+			}
+			base += rgn;
+		}
+		/* rows out of order or range are refused */
+		int64_t bad[] = {5, 5};
+		cr_assert_not(pq_reader_read_row_group_rows(rd, 0, bad, 2, some, &err));
+		int64_t past[] = {3000};
+		cr_assert_not(pq_reader_read_row_group_rows(rd, 0, past, 1, some, &err));
+		free(rows);
+		lk_batch_free(whole);
+		lk_batch_free(some);
+		pq_reader_free(rd);
+		lk_batch_free(b);
+		lk_arena_free(&a);
+	}
+}
