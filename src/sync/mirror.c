@@ -1760,6 +1760,10 @@ flush(sy_table *t, bool keep, lk_error *err)
 		size_t na = dl_commit_nactions(m->scratch);
 		dl_write_options wo;
 		sy_table_write_options(t, &wo);
+		/* the open commit's files are compacted later: compress them
+		 * fast (zstd 1, as the change data) unless a level was set */
+		if (wo.compression_level == 0 && wo.codec == PQ_CODEC_ZSTD)
+			wo.compression_level = 1;
 		ok = dl_write_batch(m->scratch, nb ? nb : b, &wo, err);
 		const dl_add *add = NULL;
 		for (size_t i = na; ok && i < dl_commit_nactions(m->scratch); i++) {
