@@ -1945,10 +1945,9 @@ rewrite_file(dl_commit *c, const dl_layout *l, const pend *p, const dl_bitmap *d
 	return dl_data_writer_close(w, err);
 }
 
-/* Stats of a file that gets a deletion vector: bounds stay valid but may no
- * longer be tight. */
-static const char *
-loose_stats(const char *stats, lk_arena *a)
+/* Stats of a file that gets a deletion vector (see writer.h); in arena a. */
+const char *
+dl_stats_loosen(const char *stats, lk_arena *a)
 {
 	if (!stats)
 		return NULL;
@@ -2084,7 +2083,7 @@ ws_prepare(dl_commit *c, void *ctx, lk_error *err)
 			ad.u.add.data_change = true;
 			ad.u.add.has_dv = true;
 			ad.u.add.dv = descs[k++];
-			ad.u.add.stats = loose_stats(p->add.stats, a);
+			ad.u.add.stats = dl_stats_loosen(p->add.stats, a);
 			ok = dl_commit_add_action(c, &ad, err);
 		}
 	} else {

@@ -115,6 +115,12 @@ void dl_hive_escape(lk_buf *b, const char *s);
 char *dl_stats_json(const pq_file_info *info, const lk_type *file_schema,
 					const bool *nan, int max_columns, lk_arena *a);
 
+/* add.stats of a file that gets a deletion vector: its bounds stay valid but
+ * may no longer be tight, so "tightBounds" becomes false (added when absent).
+ * Returns a new string in arena a, or stats itself when it already says
+ * "tightBounds" is not true; NULL when stats is NULL or not an object. */
+const char *dl_stats_loosen(const char *stats, lk_arena *a);
+
 /* ---- writing data files ----------------------------------------------------- */
 
 typedef struct dl_write_options {

@@ -169,30 +169,6 @@ remove_of(const dl_add *f, int64_t now, dl_action *out)
 	r->default_row_commit_version = f->default_row_commit_version;
 }
 
-/* Stats of a file that gets a DV: bounds stay valid, not tight (the same
- * rule as writer.c's deletes). */
-static const char *
-loose_stats(const char *stats, lk_arena *a)
-{
-	if (!stats)
-		return NULL;
-	const char *t = strstr(stats, "\"tightBounds\":true");
-	if (t)
-		return lk_arena_sprintf(a, "%.*s\"tightBounds\":false%s", (int) (t - stats), stats,
-								t + strlen("\"tightBounds\":true"));
-	if (strstr(stats, "\"tightBounds\""))
-		return stats;
-	const char *end = strrchr(stats, '}');
-	if (!end)
-		return NULL;
-	bool empty = true;
-	for (const char *q = stats + 1; q < end; q++)
-		if (*q != ' ')
-			empty = false;
-	return lk_arena_sprintf(a, "%.*s%s\"tightBounds\":false}", (int) (end - stats), stats,
-							empty ? "" : ",");
-}
-
 /* Same deletion vector (both none, or the same unique id). */
 static bool
 same_dv(const dl_add *a, const dl_add *b)
@@ -1065,7 +1041,7 @@ sy_maint_apply(sy_maint_result *r, const dl_commit *prev, const dl_snapshot *sna
 			if (ab[i].dv >= 0) {
 				ad.u.add.has_dv = true;
 				ad.u.add.dv = descs[ab[i].dv];
-				ad.u.add.stats = loose_stats(b->out.stats, dl_commit_arena(c));
+				ad.u.add.stats = dl_stats_loosen(b->out.stats, dl_commit_arena(c));
 			}
 			ok = dl_commit_add_action(c, &ad, err);
 			ar.files_added++;

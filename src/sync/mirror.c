@@ -1879,29 +1879,6 @@ write_changes(sy_mirror *m, dl_commit *c, const lk_batch *f, const char **labels
 	return ok;
 }
 
-/* Stats of a file that gets a deletion vector: bounds no longer tight. */
-static const char *
-loose_stats(const char *stats, lk_arena *a)
-{
-	if (!stats)
-		return NULL;
-	const char *t = strstr(stats, "\"tightBounds\":true");
-	if (t)
-		return lk_arena_sprintf(a, "%.*s\"tightBounds\":false%s", (int) (t - stats), stats,
-								t + strlen("\"tightBounds\":true"));
-	if (strstr(stats, "\"tightBounds\""))
-		return stats;
-	const char *end = strrchr(stats, '}');
-	if (!end)
-		return NULL;
-	bool empty = true;
-	for (const char *q = stats + 1; q < end; q++)
-		if (*q != ' ')
-			empty = false;
-	return lk_arena_sprintf(a, "%.*s%s\"tightBounds\":false}", (int) (end - stats), stats,
-							empty ? "" : ",");
-}
-
 /* The actions of the open commit into c (see the top of the file). */
 static bool
 build_commit(sy_mirror *m, dl_commit *c, lk_error *err)
@@ -1981,7 +1958,7 @@ build_commit(sy_mirror *m, dl_commit *c, lk_error *err)
 		if (nd > 0) {
 			a.u.add.has_dv = true;
 			a.u.add.dv = descs[k++];
-			a.u.add.stats = loose_stats(f->add.stats, ca);
+			a.u.add.stats = dl_stats_loosen(f->add.stats, ca);
 		}
 		ok = dl_commit_add_action_flags(c, &a, DL_CF_NEW_DATA |
 										(covered ? DL_CF_CDC_COVERED : 0), err);
