@@ -1756,8 +1756,9 @@ dl_data_file_read(st_store *st, const dl_layout *l, const char *path,
 
 /* ---- removes, deletes ----------------------------------------------------------------- */
 
-static void
-make_remove(const dl_add *f, bool data_change, int64_t now, dl_action *out)
+/* The remove action of an active file (see writer.h); points into f. */
+void
+dl_remove_action(const dl_add *f, bool data_change, int64_t now, dl_action *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->type = DL_ACT_REMOVE;
@@ -1831,7 +1832,7 @@ dl_remove_file(dl_commit *c, const dl_add *file, bool data_change, lk_error *err
 {
 	if (!dl_commit_config_true(c, "delta.enableChangeDataFeed") || !data_change) {
 		dl_action a;
-		make_remove(file, data_change, dl_now_ms(), &a);
+		dl_remove_action(file, data_change, dl_now_ms(), &a);
 		return dl_commit_add_action(c, &a, err);
 	}
 	pend *p = pend_get(c, file, err);
@@ -2072,7 +2073,7 @@ ws_prepare(dl_commit *c, void *ctx, lk_error *err)
 			if (skip[i])
 				continue;
 			dl_action rm;
-			make_remove(&p->add, p->data_change, now, &rm);
+			dl_remove_action(&p->add, p->data_change, now, &rm);
 			ok = dl_commit_add_action(c, &rm, err);
 			if (!ok || p->whole)
 				continue;
@@ -2094,7 +2095,7 @@ ws_prepare(dl_commit *c, void *ctx, lk_error *err)
 			if (!p->whole)
 				ok = rewrite_file(c, l, p, &p->rows, err);
 			dl_action rm;
-			make_remove(&p->add, p->data_change, now, &rm);
+			dl_remove_action(&p->add, p->data_change, now, &rm);
 			if (ok)
 				ok = dl_commit_add_action(c, &rm, err);
 		}

@@ -166,6 +166,13 @@ bool dl_cdc_write(dl_commit *c, const lk_batch *b, lk_error *err);
 
 /* ---- removing files and rows --------------------------------------------------- */
 
+/* The remove action of an active file f (its add as in the snapshot) into
+ * out: deletionTimestamp `now` (ms since the epoch), extended file metadata
+ * (partitionValues, size, tags), f's deletion vector and row-tracking
+ * fields. out points into f (path, maps, deletion vector), not copies:
+ * keep f alive until the action is added to a commit, which copies it. */
+void dl_remove_action(const dl_add *f, bool data_change, int64_t now, dl_action *out);
+
 /* Remove an active file (its add as in the snapshot). */
 bool dl_remove_file(dl_commit *c, const dl_add *file, bool data_change,
 					lk_error *err);

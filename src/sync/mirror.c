@@ -216,33 +216,6 @@ str_hash(const char *s)
 	return fnv1a(s, strlen(s), 1469598103934665603ull);
 }
 
-static void
-copy_map(lk_arena *a, dl_map *dst, const dl_map *src)
-{
-	dst->n = src->n;
-	dst->items = lk_arena_zalloc(a, sizeof(dl_kv) * (size_t) (src->n > 0 ? src->n : 1));
-	for (int i = 0; i < src->n; i++) {
-		dst->items[i].key = lk_arena_strdup(a, src->items[i].key);
-		dst->items[i].value = src->items[i].value ? lk_arena_strdup(a, src->items[i].value)
-												  : NULL;
-	}
-}
-
-/* Deep copy of an add into arena a. */
-static void
-copy_add(lk_arena *a, dl_add *dst, const dl_add *src)
-{
-	*dst = *src;
-	dst->path = lk_arena_strdup(a, src->path);
-	dst->stats = src->stats ? lk_arena_strdup(a, src->stats) : NULL;
-	copy_map(a, &dst->partition_values, &src->partition_values);
-	copy_map(a, &dst->tags, &src->tags);
-	if (src->has_dv)
-		dst->dv.path_or_inline = lk_arena_strdup(a, src->dv.path_or_inline);
-	dst->clustering_provider = src->clustering_provider
-								   ? lk_arena_strdup(a, src->clustering_provider)
-								   : NULL;
-}
 
 /* ---- per-table state ------------------------------------------------------- */
 
@@ -390,7 +363,7 @@ fmap_put(sy_mirror *m, const dl_add *add, lk_error *err)
 	fmap_del(m, add->path);
 	fent *e = lk_xcalloc(1, sizeof(*e));
 	lk_arena_init(&e->a, 1024);
-	copy_add(&e->a, &e->add, add);
+	dl_add_copy(&e->a, &e->add, add);
 	if (!st_path_decode(add->path, &e->a, &e->dpath, err)) {
 		fent_free(e);
 		return false;
@@ -1776,7 +1749,7 @@ flush(sy_table *t, bool keep, lk_error *err)
 			}
 			ofile *f = &m->of[m->nof];
 			memset(f, 0, sizeof(*f));
-			copy_add(&m->carena, &f->add, add);
+			dl_add_copy(&m->carena, &f->add, add);
 			dl_bitmap_init(&f->del);
 			f->nrows = live;
 			ok = st_path_decode(f->add.path, &m->carena, &f->dpath, err) &&
