@@ -150,6 +150,21 @@ builtin_array_elem(uint32_t oid)
 	return 0;
 }
 
+bool
+pgt_fixed_length_oid(uint32_t oid)
+{
+	switch (oid) {
+	case PGT_OID_BOOL: case PGT_OID_CHAR: case PGT_OID_NAME: case PGT_OID_INT8:
+	case PGT_OID_INT2: case PGT_OID_INT4: case PGT_OID_OID: case PGT_OID_POINT:
+	case PGT_OID_BOX: case PGT_OID_FLOAT4: case PGT_OID_FLOAT8:
+	case PGT_OID_MONEY: case PGT_OID_MACADDR: case PGT_OID_DATE:
+	case PGT_OID_TIME: case PGT_OID_TIMESTAMP: case PGT_OID_TIMESTAMPTZ:
+	case PGT_OID_INTERVAL: case PGT_OID_TIMETZ: case PGT_OID_UUID:
+		return true;
+	}
+	return false;
+}
+
 uint32_t
 pgt_builtin_oid(const char *typname)
 {
