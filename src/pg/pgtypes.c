@@ -1012,9 +1012,9 @@ push_bytes(lk_column *c, const void *p, size_t n)
 	c->length++;
 }
 
-/* civil date of a day number (days since 1970-01-01; astronomical year) */
-static void
-civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+/* civil date of a day number (see pgtypes.h; H. Hinnant's algorithm) */
+void
+pgt_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
 {
 	z += 719468;
 	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -1035,7 +1035,7 @@ format_date(char *buf, size_t n, int64_t days)
 {
 	int64_t y;
 	int m, d;
-	civil_from_days(days, &y, &m, &d);
+	pgt_civil_from_days(days, &y, &m, &d);
 	snprintf(buf, n, "%04lld-%02d-%02d%s", (long long) (y > 0 ? y : 1 - y), m, d,
 			 y > 0 ? "" : " BC");
 }
@@ -1056,7 +1056,7 @@ format_timestamp(char *buf, size_t n, int64_t pg_micros, bool with_tz)
 	}
 	int64_t y;
 	int m, d;
-	civil_from_days(days + PG_EPOCH_DAYS, &y, &m, &d);
+	pgt_civil_from_days(days + PG_EPOCH_DAYS, &y, &m, &d);
 	char fs[16] = "";
 	if (frac) {
 		snprintf(fs, sizeof(fs), ".%06lld", (long long) frac);

@@ -153,6 +153,10 @@ uint32_t pgt_builtin_oid(const char *typname);
  * False for anything else, domains and user types included. */
 bool pgt_fixed_length_oid(uint32_t oid);
 
+/* Proleptic Gregorian date of a day number (days since 1970-01-01): *y the
+ * astronomical year (0 = 1 BC, -1 = 2 BC), *m 1..12, *d 1..31. */
+void pgt_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
+
 /* numeric typmod → precision and scale (scale may be negative or above
  * precision since PostgreSQL 15); false when typmod is -1 / invalid. */
 bool pgt_numeric_typmod(int32_t typmod, int *precision, int *scale);
