@@ -769,9 +769,10 @@ sy_mindex_open(st_store *st, const dl_snapshot *snap, const char *dir,
 	return m;
 }
 
-bool
-sy_mindex_rebuild(sy_mindex *m, st_store *st, const dl_snapshot *snap,
-				  sy_mindex_stats *stats, lk_error *err)
+/* sy_mindex_rebuild (full) and sy_mindex_catch_up (!full) of an open index. */
+static bool
+refresh(sy_mindex *m, st_store *st, const dl_snapshot *snap, bool full,
+		sy_mindex_stats *stats, lk_error *err)
 {
 	int64_t t0 = now_ms();
 	sy_mindex_stats local;
@@ -779,15 +780,25 @@ sy_mindex_rebuild(sy_mindex *m, st_store *st, const dl_snapshot *snap,
 		stats = &local;
 	stats_init(stats, snap);
 	stats->saved_version = m->version;
-	stats->reason = "rebuild requested";
+	if (full)
+		stats->reason = "rebuild requested";
 	lk_arena a;
 	lk_arena_init(&a, 0);
 	keylayout kl;
 	bool ok = keylayout_make(snap, m->key_names, m->nkey, &a, &kl, err) &&
-			  set_keys(m, &kl) && rebuild(m, st, snap, &kl, stats, err);
+			  set_keys(m, &kl) &&
+			  (full ? rebuild(m, st, snap, &kl, stats, err)
+					: catch_up(m, st, snap, &kl, false, stats, err));
 	lk_arena_free(&a);
 	stats->ms = now_ms() - t0;
 	return ok;
+}
+
+bool
+sy_mindex_rebuild(sy_mindex *m, st_store *st, const dl_snapshot *snap,
+				  sy_mindex_stats *stats, lk_error *err)
+{
+	return refresh(m, st, snap, true, stats, err);
 }
 
 bool
@@ -808,20 +819,7 @@ bool
 sy_mindex_catch_up(sy_mindex *m, st_store *st, const dl_snapshot *snap,
 				   sy_mindex_stats *stats, lk_error *err)
 {
-	int64_t t0 = now_ms();
-	sy_mindex_stats local;
-	if (!stats)
-		stats = &local;
-	stats_init(stats, snap);
-	stats->saved_version = m->version;
-	lk_arena a;
-	lk_arena_init(&a, 0);
-	keylayout kl;
-	bool ok = keylayout_make(snap, m->key_names, m->nkey, &a, &kl, err) &&
-			  set_keys(m, &kl) && catch_up(m, st, snap, &kl, false, stats, err);
-	lk_arena_free(&a);
-	stats->ms = now_ms() - t0;
-	return ok;
+	return refresh(m, st, snap, false, stats, err);
 }
 
 sy_pkindex *

@@ -1139,6 +1139,38 @@ history_order(const dl_add *add, hfile *out, lk_error *err)
 	return ok;
 }
 
+static void
+scan_init(scan_ctx *s, sy_mirror *m, sy_pkindex *idx, bool history)
+{
+	memset(s, 0, sizeof(*s));
+	s->m = m;
+	s->idx = idx;
+	s->history = history;
+}
+
+static void
+scan_free(scan_ctx *s)
+{
+	free(s->seen);
+	lk_buf_free(&s->key);
+	lk_buf_free(&s->pre);
+}
+
+/* Feed the files of the table's open commit, in the order they were
+ * written (none when no commit is open). */
+static bool
+scan_open_commit(scan_ctx *s, const dl_layout *l, lk_error *err)
+{
+	dl_commit *c = s->m->t->commit;
+	bool ok = true;
+	for (size_t i = 0; ok && c && i < dl_commit_nactions(c); i++) {
+		const dl_action *act = dl_commit_action(c, i, NULL);
+		if (act->type == DL_ACT_ADD)
+			ok = scan_file(s, l, &act->u.add, err);
+	}
+	return ok;
+}
+
 /* Build the index from scratch: the live rows of the table (mirror), or
  * the latest image of every key (history: committed files in write order,
  * then the files of the open commit). */
@@ -1152,10 +1184,7 @@ rebuild(sy_mirror *m, sy_pkindex *idx, const dl_snapshot *snap, lk_error *err)
 	lk_arena_init(&a, 0);
 	dl_layout l;
 	scan_ctx s;
-	memset(&s, 0, sizeof(s));
-	s.m = m;
-	s.idx = idx;
-	s.history = history;
+	scan_init(&s, m, idx, history);
 	bool ok = key_layout(m, snap, history, &a, &l, &s.ct, err);
 	if (ok && !history) {
 		for (size_t i = 0; ok && i < snap->nfiles; i++)
@@ -1186,16 +1215,10 @@ rebuild(sy_mirror *m, sy_pkindex *idx, const dl_snapshot *snap, lk_error *err)
 		for (size_t i = 0; ok && i < snap->nfiles; i++)
 			ok = scan_file(&s, &l, hf[i].add, err);
 		free(hf);
-		/* the open commit's files, in the order they were written */
-		for (size_t i = 0; ok && t->commit && i < dl_commit_nactions(t->commit); i++) {
-			const dl_action *act = dl_commit_action(t->commit, i, NULL);
-			if (act->type == DL_ACT_ADD)
-				ok = scan_file(&s, &l, &act->u.add, err);
-		}
+		if (ok)
+			ok = scan_open_commit(&s, &l, err);
 	}
-	free(s.seen);
-	lk_buf_free(&s.key);
-	lk_buf_free(&s.pre);
+	scan_free(&s);
 	lk_arena_free(&a);
 	if (ok)
 		lk_info("%s: key index rebuilt from %zu data files in %" PRId64 " ms", t->qualname,
@@ -1239,19 +1262,10 @@ own_open(sy_mirror *m, const dl_snapshot *snap, lk_error *err)
 			lk_arena_init(&la, 0);
 			dl_layout l;
 			scan_ctx s;
-			memset(&s, 0, sizeof(s));
-			s.m = m;
-			s.idx = idx;
-			s.history = true;
-			ok = key_layout(m, snap, true, &la, &l, &s.ct, err);
-			for (size_t i = 0; ok && i < dl_commit_nactions(t->commit); i++) {
-				const dl_action *act = dl_commit_action(t->commit, i, NULL);
-				if (act->type == DL_ACT_ADD)
-					ok = scan_file(&s, &l, &act->u.add, err);
-			}
-			free(s.seen);
-			lk_buf_free(&s.key);
-			lk_buf_free(&s.pre);
+			scan_init(&s, m, idx, true);
+			ok = key_layout(m, snap, true, &la, &l, &s.ct, err) &&
+				 scan_open_commit(&s, &l, err);
+			scan_free(&s);
 			lk_arena_free(&la);
 		}
 		if (ok)
