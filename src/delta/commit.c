@@ -248,6 +248,19 @@ copy_dv(lk_arena *a, dl_dv *dst, const dl_dv *src)
 	dst->path_or_inline = astr(a, src->path_or_inline);
 }
 
+/* Deep copy of an add into arena a (see commit.h). */
+void
+dl_add_copy(lk_arena *a, dl_add *dst, const dl_add *src)
+{
+	*dst = *src;
+	dst->path = astr(a, src->path);
+	copy_map(a, &dst->partition_values, &src->partition_values);
+	dst->stats = astr(a, src->stats);
+	copy_map(a, &dst->tags, &src->tags);
+	copy_dv(a, &dst->dv, &src->dv);
+	dst->clustering_provider = astr(a, src->clustering_provider);
+}
+
 static void
 copy_protocol(lk_arena *a, dl_protocol *dst, const dl_protocol *src)
 {
@@ -282,17 +295,9 @@ copy_action(lk_arena *a, dl_action *dst, const dl_action *src)
 	case DL_ACT_METADATA:
 		copy_metadata(a, &dst->u.metadata, &src->u.metadata);
 		break;
-	case DL_ACT_ADD: {
-		const dl_add *s = &src->u.add;
-		dl_add *d = &dst->u.add;
-		d->path = astr(a, s->path);
-		copy_map(a, &d->partition_values, &s->partition_values);
-		d->stats = astr(a, s->stats);
-		copy_map(a, &d->tags, &s->tags);
-		copy_dv(a, &d->dv, &s->dv);
-		d->clustering_provider = astr(a, s->clustering_provider);
+	case DL_ACT_ADD:
+		dl_add_copy(a, &dst->u.add, &src->u.add);
 		break;
-	}
 	case DL_ACT_REMOVE: {
 		const dl_remove *s = &src->u.remove;
 		dl_remove *d = &dst->u.remove;

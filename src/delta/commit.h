@@ -143,6 +143,10 @@ void **dl_commit_ext(dl_commit *c);
 
 /* ---- helpers ------------------------------------------------------------ */
 
+/* Deep copy of an add into arena a: dst's strings, maps and deletion vector
+ * path are copies owned by a (freed with it), nothing points into src. */
+void dl_add_copy(lk_arena *a, dl_add *dst, const dl_add *src);
+
 /* Random UUID v4, lower-case 36-char canonical form, into out[37]. */
 void dl_uuid_v4(char out[37]);
 

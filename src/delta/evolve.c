@@ -87,18 +87,10 @@ dl_type_json_name(lk_arena *a, const lk_type *t)
 	if (!t || t->is_unsigned)
 		return NULL;
 	switch (t->id) {
-	case LK_T_BOOLEAN: return "boolean";
-	case LK_T_BYTE: return "byte";
-	case LK_T_SHORT: return "short";
-	case LK_T_INT: return "integer";
-	case LK_T_LONG: return "long";
-	case LK_T_FLOAT: return "float";
-	case LK_T_DOUBLE: return "double";
-	case LK_T_STRING: return "string";
-	case LK_T_BINARY: return "binary";
-	case LK_T_DATE: return "date";
-	case LK_T_TIMESTAMP: return "timestamp";
-	case LK_T_TIMESTAMP_NTZ: return "timestamp_ntz";
+	case LK_T_BOOLEAN: case LK_T_BYTE: case LK_T_SHORT: case LK_T_INT: case LK_T_LONG:
+	case LK_T_FLOAT: case LK_T_DOUBLE: case LK_T_STRING: case LK_T_BINARY: case LK_T_DATE:
+	case LK_T_TIMESTAMP: case LK_T_TIMESTAMP_NTZ:
+		return lk_type_id_name(t->id);      /* Delta's primitive type names */
 	case LK_T_DECIMAL:
 		return lk_arena_sprintf(a, "decimal(%d,%d)", t->precision, t->scale);
 	default:

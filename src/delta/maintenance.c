@@ -535,32 +535,6 @@ opt_cb(void *ctx, const lk_batch *b, lk_error *err)
 	return dl_data_writer_write(((opt_ctx *) ctx)->w, b, err);
 }
 
-static void
-remove_of(const dl_add *f, int64_t now, dl_action *out)
-{
-	memset(out, 0, sizeof(*out));
-	out->type = DL_ACT_REMOVE;
-	dl_remove *r = &out->u.remove;
-	r->path = f->path;
-	r->has_deletion_timestamp = true;
-	r->deletion_timestamp = now;
-	r->data_change = false;
-	r->has_extended_file_metadata = true;
-	r->extended_file_metadata = true;
-	r->has_partition_values = true;
-	r->partition_values = f->partition_values;
-	r->has_size = true;
-	r->size = f->size;
-	r->has_tags = true;     /* extendedFileMetadata: partitionValues, size, tags */
-	r->tags = f->tags;
-	r->has_dv = f->has_dv;
-	r->dv = f->dv;
-	r->has_base_row_id = f->has_base_row_id;
-	r->base_row_id = f->base_row_id;
-	r->has_default_row_commit_version = f->has_default_row_commit_version;
-	r->default_row_commit_version = f->default_row_commit_version;
-}
-
 /* Rewrite one bin (refs[0..n), one partition) into the commit. */
 static bool
 optimize_bin(dl_commit *c, const dl_layout *l, const ofile_ref *refs, size_t n,
@@ -591,7 +565,7 @@ optimize_bin(dl_commit *c, const dl_layout *l, const ofile_ref *refs, size_t n,
 								   &ox, err);
 		dl_bitmap_free(&dv);
 		dl_action rm;
-		remove_of(&f->add, now, &rm);
+		dl_remove_action(&f->add, false, now, &rm);
 		if (ok)
 			ok = dl_commit_add_action(c, &rm, err);
 		res->files_removed++;

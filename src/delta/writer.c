@@ -1797,8 +1797,9 @@ dl_data_file_read(st_store *st, const dl_layout *l, const char *path,
 
 /* ---- removes, deletes ----------------------------------------------------------------- */
 
-static void
-make_remove(const dl_add *f, bool data_change, int64_t now, dl_action *out)
+/* The remove action of an active file (see writer.h); points into f. */
+void
+dl_remove_action(const dl_add *f, bool data_change, int64_t now, dl_action *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->type = DL_ACT_REMOVE;
@@ -1872,7 +1873,7 @@ dl_remove_file(dl_commit *c, const dl_add *file, bool data_change, lk_error *err
 {
 	if (!dl_commit_config_true(c, "delta.enableChangeDataFeed") || !data_change) {
 		dl_action a;
-		make_remove(file, data_change, dl_now_ms(), &a);
+		dl_remove_action(file, data_change, dl_now_ms(), &a);
 		return dl_commit_add_action(c, &a, err);
 	}
 	pend *p = pend_get(c, file, err);
@@ -1986,10 +1987,9 @@ rewrite_file(dl_commit *c, const dl_layout *l, const pend *p, const dl_bitmap *d
 	return dl_data_writer_close(w, err);
 }
 
-/* Stats of a file that gets a deletion vector: bounds stay valid but may no
- * longer be tight. */
-static const char *
-loose_stats(const char *stats, lk_arena *a)
+/* Stats of a file that gets a deletion vector (see writer.h); in arena a. */
+const char *
+dl_stats_loosen(const char *stats, lk_arena *a)
 {
 	if (!stats)
 		return NULL;
@@ -2114,7 +2114,7 @@ ws_prepare(dl_commit *c, void *ctx, lk_error *err)
 			if (skip[i])
 				continue;
 			dl_action rm;
-			make_remove(&p->add, p->data_change, now, &rm);
+			dl_remove_action(&p->add, p->data_change, now, &rm);
 			ok = dl_commit_add_action(c, &rm, err);
 			if (!ok || p->whole)
 				continue;
@@ -2125,7 +2125,7 @@ ws_prepare(dl_commit *c, void *ctx, lk_error *err)
 			ad.u.add.data_change = true;
 			ad.u.add.has_dv = true;
 			ad.u.add.dv = descs[k++];
-			ad.u.add.stats = loose_stats(p->add.stats, a);
+			ad.u.add.stats = dl_stats_loosen(p->add.stats, a);
 			ok = dl_commit_add_action(c, &ad, err);
 		}
 	} else {
@@ -2136,7 +2136,7 @@ ws_prepare(dl_commit *c, void *ctx, lk_error *err)
 			if (!p->whole)
 				ok = rewrite_file(c, l, p, &p->rows, err);
 			dl_action rm;
-			make_remove(&p->add, p->data_change, now, &rm);
+			dl_remove_action(&p->add, p->data_change, now, &rm);
 			if (ok)
 				ok = dl_commit_add_action(c, &rm, err);
 		}

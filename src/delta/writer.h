@@ -115,6 +115,12 @@ void dl_hive_escape(lk_buf *b, const char *s);
 char *dl_stats_json(const pq_file_info *info, const lk_type *file_schema,
 					const bool *nan, int max_columns, lk_arena *a);
 
+/* add.stats of a file that gets a deletion vector: its bounds stay valid but
+ * may no longer be tight, so "tightBounds" becomes false (added when absent).
+ * Returns a new string in arena a, or stats itself when it already says
+ * "tightBounds" is not true; NULL when stats is NULL or not an object. */
+const char *dl_stats_loosen(const char *stats, lk_arena *a);
+
 /* ---- writing data files ----------------------------------------------------- */
 
 typedef struct dl_write_options {
@@ -159,6 +165,13 @@ bool dl_write_batch(dl_commit *c, const lk_batch *b, const dl_write_options *o,
 bool dl_cdc_write(dl_commit *c, const lk_batch *b, lk_error *err);
 
 /* ---- removing files and rows --------------------------------------------------- */
+
+/* The remove action of an active file f (its add as in the snapshot) into
+ * out: deletionTimestamp `now` (ms since the epoch), extended file metadata
+ * (partitionValues, size, tags), f's deletion vector and row-tracking
+ * fields. out points into f (path, maps, deletion vector), not copies:
+ * keep f alive until the action is added to a commit, which copies it. */
+void dl_remove_action(const dl_add *f, bool data_change, int64_t now, dl_action *out);
 
 /* Remove an active file (its add as in the snapshot). */
 bool dl_remove_file(dl_commit *c, const dl_add *file, bool data_change,

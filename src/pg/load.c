@@ -28,6 +28,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "pg/pgtypes.h"
+
 /* ---- identifiers and literals --------------------------------------------- */
 
 void
@@ -508,21 +510,6 @@ floordiv64(int64_t a, int64_t b)
 	return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
 
-/* days since 1970-01-01 → proleptic Gregorian y/m/d (H. Hinnant). */
-static void
-civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-	z += 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	int64_t doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
-	*d = (int) (doy - (153 * mp + 2) / 5 + 1);
-	*m = (int) (mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
 static void
 put2(lk_buf *o, int v)
 {
@@ -537,7 +524,7 @@ put_date(lk_buf *o, int64_t days, bool *bc)
 {
 	int64_t y;
 	int m, d;
-	civil_from_days(days, &y, &m, &d);
+	pgt_civil_from_days(days, &y, &m, &d);
 	*bc = y <= 0;
 	if (*bc)
 		y = 1 - y;

@@ -150,6 +150,21 @@ builtin_array_elem(uint32_t oid)
 	return 0;
 }
 
+bool
+pgt_fixed_length_oid(uint32_t oid)
+{
+	switch (oid) {
+	case PGT_OID_BOOL: case PGT_OID_CHAR: case PGT_OID_NAME: case PGT_OID_INT8:
+	case PGT_OID_INT2: case PGT_OID_INT4: case PGT_OID_OID: case PGT_OID_POINT:
+	case PGT_OID_BOX: case PGT_OID_FLOAT4: case PGT_OID_FLOAT8:
+	case PGT_OID_MONEY: case PGT_OID_MACADDR: case PGT_OID_DATE:
+	case PGT_OID_TIME: case PGT_OID_TIMESTAMP: case PGT_OID_TIMESTAMPTZ:
+	case PGT_OID_INTERVAL: case PGT_OID_TIMETZ: case PGT_OID_UUID:
+		return true;
+	}
+	return false;
+}
+
 uint32_t
 pgt_builtin_oid(const char *typname)
 {
@@ -997,9 +1012,9 @@ push_bytes(lk_column *c, const void *p, size_t n)
 	c->length++;
 }
 
-/* civil date of a day number (days since 1970-01-01; astronomical year) */
-static void
-civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+/* civil date of a day number (see pgtypes.h; H. Hinnant's algorithm) */
+void
+pgt_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
 {
 	z += 719468;
 	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -1020,7 +1035,7 @@ format_date(char *buf, size_t n, int64_t days)
 {
 	int64_t y;
 	int m, d;
-	civil_from_days(days, &y, &m, &d);
+	pgt_civil_from_days(days, &y, &m, &d);
 	snprintf(buf, n, "%04lld-%02d-%02d%s", (long long) (y > 0 ? y : 1 - y), m, d,
 			 y > 0 ? "" : " BC");
 }
@@ -1041,7 +1056,7 @@ format_timestamp(char *buf, size_t n, int64_t pg_micros, bool with_tz)
 	}
 	int64_t y;
 	int m, d;
-	civil_from_days(days + PG_EPOCH_DAYS, &y, &m, &d);
+	pgt_civil_from_days(days + PG_EPOCH_DAYS, &y, &m, &d);
 	char fs[16] = "";
 	if (frac) {
 		snprintf(fs, sizeof(fs), ".%06lld", (long long) frac);

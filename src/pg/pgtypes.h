@@ -147,6 +147,16 @@ const pgt_conv *pgt_map_oid(lk_arena *a, uint32_t oid, int32_t typmod, int ndims
  * type of a domain this way (namespace "" = pg_catalog). */
 uint32_t pgt_builtin_oid(const char *typname);
 
+/* Whether values of built-in type oid are fixed-length in PostgreSQL (so
+ * never TOASTed): bool, char, name, int2/4/8, oid, float4/8, money, point,
+ * box, macaddr, date, time, timetz, timestamp, timestamptz, interval, uuid.
+ * False for anything else, domains and user types included. */
+bool pgt_fixed_length_oid(uint32_t oid);
+
+/* Proleptic Gregorian date of a day number (days since 1970-01-01): *y the
+ * astronomical year (0 = 1 BC, -1 = 2 BC), *m 1..12, *d 1..31. */
+void pgt_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
+
 /* numeric typmod → precision and scale (scale may be negative or above
  * precision since PostgreSQL 15); false when typmod is -1 / invalid. */
 bool pgt_numeric_typmod(int32_t typmod, int *precision, int *scale);

@@ -617,53 +617,6 @@ sy_evolve_rewrite(dl_commit *c, const dl_snapshot *old, const int *src,
 
 /* ---- applying ------------------------------------------------------------------------ */
 
-static bool
-fixed_length_oid(uint32_t oid)
-{
-	switch (oid) {
-	case PGT_OID_BOOL: case PGT_OID_CHAR: case PGT_OID_NAME: case PGT_OID_INT8:
-	case PGT_OID_INT2: case PGT_OID_INT4: case PGT_OID_OID: case PGT_OID_POINT:
-	case PGT_OID_BOX: case PGT_OID_FLOAT4: case PGT_OID_FLOAT8:
-	case PGT_OID_MONEY: case PGT_OID_MACADDR: case PGT_OID_DATE:
-	case PGT_OID_TIME: case PGT_OID_TIMESTAMP: case PGT_OID_TIMESTAMPTZ:
-	case PGT_OID_INTERVAL: case PGT_OID_TIMETZ: case PGT_OID_UUID:
-		return true;
-	}
-	return false;
-}
-
-/* pgt description of a catalog column (as table.c's conv_for). */
-static const pgt_conv *
-conv_of(lk_arena *a, const pgc_column *c)
-{
-	pgt_type_desc *elem = NULL, *base = NULL;
-	pgt_type_desc *top = lk_arena_zalloc(a, sizeof(*top));
-	if (c->elem_oid) {
-		elem = lk_arena_zalloc(a, sizeof(*elem));
-		elem->oid = c->elem_oid;
-		elem->typmod = -1;
-		elem->typtype = c->elem_typtype;
-	}
-	top->oid = c->type_oid;
-	top->typmod = c->typmod;
-	top->typtype = c->typtype;
-	top->ndims = c->ndims;
-	if (c->typtype == 'd') {
-		base = lk_arena_zalloc(a, sizeof(*base));
-		base->oid = c->base_oid;
-		base->typmod = c->base_typmod;
-		base->typtype = c->base_typtype;
-		base->typcategory = c->base_category;
-		base->ndims = c->ndims;
-		base->elem = elem;
-		top->base = base;
-	} else {
-		top->typcategory = c->base_category;
-		top->elem = elem;
-	}
-	return pgt_map_type(a, top);
-}
-
 /* A new column's description: conversion, toastable, plain. */
 typedef struct newdesc {
 	const pgt_conv *conv;
@@ -692,14 +645,14 @@ describe_new(sy_table *t, const pgo_column *rc, const sy_column *oldc,
 		c2.typmod = rc->typmod;
 		if (c2.typtype != 'd')
 			c2.base_typmod = rc->typmod;
-		d->conv = conv_of(&t->arena, &c2);
-		d->toastable = pc->base_typtype != 'e' && !fixed_length_oid(pc->base_oid);
+		d->conv = sy_table_column_conv(&t->arena, &c2);
+		d->toastable = pc->base_typtype != 'e' && !pgt_fixed_length_oid(pc->base_oid);
 		d->plain = pc->typtype == 'b' && pc->base_category != 'A' && !pc->elem_oid &&
 				   rc->type_oid < FIRST_USER_OID;
 		return;
 	}
 	d->conv = pgt_map_oid(&t->arena, rc->type_oid, rc->typmod, 0);
-	d->toastable = !fixed_length_oid(rc->type_oid);
+	d->toastable = !pgt_fixed_length_oid(rc->type_oid);
 	d->plain = rc->type_oid < FIRST_USER_OID && d->conv->kind != PGT_K_ARRAY;
 }
 

@@ -115,84 +115,6 @@ astr(lk_arena *a, const char *s)
 	return s ? lk_arena_strdup(a, s) : NULL;
 }
 
-static void
-copy_map(lk_arena *a, dl_map *dst, const dl_map *src)
-{
-	dst->n = src->n;
-	dst->items = NULL;
-	if (src->n <= 0)
-		return;
-	dst->items = lk_arena_alloc(a, sizeof(dl_kv) * (size_t) src->n);
-	for (int i = 0; i < src->n; i++) {
-		dst->items[i].key = astr(a, src->items[i].key);
-		dst->items[i].value = astr(a, src->items[i].value);
-	}
-}
-
-/* Deep copy of an add into arena a. */
-static void
-copy_add(lk_arena *a, dl_add *dst, const dl_add *src)
-{
-	*dst = *src;
-	dst->path = astr(a, src->path);
-	copy_map(a, &dst->partition_values, &src->partition_values);
-	dst->stats = astr(a, src->stats);
-	copy_map(a, &dst->tags, &src->tags);
-	dst->dv.path_or_inline = astr(a, src->dv.path_or_inline);
-	dst->clustering_provider = astr(a, src->clustering_provider);
-}
-
-/* The remove of an OPTIMIZE: dataChange=false, extended file metadata. */
-static void
-remove_of(const dl_add *f, int64_t now, dl_action *out)
-{
-	memset(out, 0, sizeof(*out));
-	out->type = DL_ACT_REMOVE;
-	dl_remove *r = &out->u.remove;
-	r->path = f->path;
-	r->has_deletion_timestamp = true;
-	r->deletion_timestamp = now;
-	r->data_change = false;
-	r->has_extended_file_metadata = true;
-	r->extended_file_metadata = true;
-	r->has_partition_values = true;
-	r->partition_values = f->partition_values;
-	r->has_size = true;
-	r->size = f->size;
-	r->has_tags = true;
-	r->tags = f->tags;
-	r->has_dv = f->has_dv;
-	r->dv = f->dv;
-	r->has_base_row_id = f->has_base_row_id;
-	r->base_row_id = f->base_row_id;
-	r->has_default_row_commit_version = f->has_default_row_commit_version;
-	r->default_row_commit_version = f->default_row_commit_version;
-}
-
-/* Stats of a file that gets a DV: bounds stay valid, not tight (the same
- * rule as writer.c's deletes). */
-static const char *
-loose_stats(const char *stats, lk_arena *a)
-{
-	if (!stats)
-		return NULL;
-	const char *t = strstr(stats, "\"tightBounds\":true");
-	if (t)
-		return lk_arena_sprintf(a, "%.*s\"tightBounds\":false%s", (int) (t - stats), stats,
-								t + strlen("\"tightBounds\":true"));
-	if (strstr(stats, "\"tightBounds\""))
-		return stats;
-	const char *end = strrchr(stats, '}');
-	if (!end)
-		return NULL;
-	bool empty = true;
-	for (const char *q = stats + 1; q < end; q++)
-		if (*q != ' ')
-			empty = false;
-	return lk_arena_sprintf(a, "%.*s%s\"tightBounds\":false}", (int) (end - stats), stats,
-							empty ? "" : ",");
-}
-
 /* Same deletion vector (both none, or the same unique id). */
 static bool
 same_dv(const dl_add *a, const dl_add *b)
@@ -342,7 +264,7 @@ sy_maint_plan_make(const dl_snapshot *s, const sy_maint_options *opt, bool index
 			b->live_rows = lr;
 			for (size_t q = i; q < j; q++) {
 				sy_maint_source *src = &b->src[q - i];
-				copy_add(&p->arena, &src->add, &cs[q].f->add);
+				dl_add_copy(&p->arena, &src->add, &cs[q].f->add);
 				src->path = astr(&p->arena, cs[q].f->path);
 				src->num_records = cs[q].nrec;
 				src->deleted = cs[q].deleted;
@@ -547,7 +469,7 @@ compact_bin(sy_maint_result *r, st_store *st, dl_commit *scratch, const dl_layou
 	for (int i = 0; ok && i < pb->nsrc; i++) {
 		const sy_maint_source *ps = &pb->src[i];
 		rsrc *s = &bn->src[i];
-		copy_add(&r->arena, &s->add, &ps->add);
+		dl_add_copy(&r->arena, &s->add, &ps->add);
 		s->path = astr(&r->arena, ps->path);
 		s->canon = st_path_canonical(st, ps->path, &r->arena);
 		dl_bitmap_init(&s->plan_dv);
@@ -589,7 +511,7 @@ compact_bin(sy_maint_result *r, st_store *st, dl_commit *scratch, const dl_layou
 			continue;
 		if (bn->has_out)
 			return lk_error_set(err, LK_ERR_INTERNAL, "compaction wrote two files for one bin");
-		copy_add(&r->arena, &bn->out, &a->u.add);
+		dl_add_copy(&r->arena, &bn->out, &a->u.add);
 		char *dec;
 		LK_FORWARD(st_path_decode(a->u.add.path, &r->arena, &dec, err));
 		bn->out_path = dec;
@@ -763,7 +685,7 @@ sy_maint_refresh(sy_maint_result *r, st_store *st, const dl_snapshot *latest, lk
 		}
 		dl_bitmap_free(&s->known_dv);
 		s->known_dv = bm;
-		copy_add(&r->arena, &s->known, &f->add);
+		dl_add_copy(&r->arena, &s->known, &f->add);
 		s->has_known = true;
 	}
 	lk_arena_free(&tmp);
@@ -1051,7 +973,7 @@ sy_maint_apply(sy_maint_result *r, const dl_commit *prev, const dl_snapshot *sna
 			if (!ca)
 				continue;
 			dl_action rm;
-			remove_of(ca, now, &rm);
+			dl_remove_action(ca, false, now, &rm);     /* a rewrite: dataChange=false */
 			ok = dl_commit_add_action(c, &rm, err);
 			ar.files_removed++;
 			any_action = true;
@@ -1065,7 +987,7 @@ sy_maint_apply(sy_maint_result *r, const dl_commit *prev, const dl_snapshot *sna
 			if (ab[i].dv >= 0) {
 				ad.u.add.has_dv = true;
 				ad.u.add.dv = descs[ab[i].dv];
-				ad.u.add.stats = loose_stats(b->out.stats, dl_commit_arena(c));
+				ad.u.add.stats = dl_stats_loosen(b->out.stats, dl_commit_arena(c));
 			}
 			ok = dl_commit_add_action(c, &ad, err);
 			ar.files_added++;

@@ -708,12 +708,16 @@ bring_up(sy_mindex *m, st_store *st, const dl_snapshot *snap,
 	return catch_up(m, st, snap, kl, true, stats, err);
 }
 
-static void
-stats_init(sy_mindex_stats *s, const dl_snapshot *snap)
+/* The caller's stats (local when it passed none), cleared for snap. */
+static sy_mindex_stats *
+stats_init(sy_mindex_stats *s, sy_mindex_stats *local, const dl_snapshot *snap)
 {
+	if (!s)
+		s = local;
 	memset(s, 0, sizeof(*s));
 	s->saved_version = -1;
 	s->version = snap->version;
+	return s;
 }
 
 static bool
@@ -728,6 +732,35 @@ set_keys(sy_mindex *m, const keylayout *kl)
 	return true;
 }
 
+/* What sy_mindex_open, sy_mindex_rebuild and sy_mindex_catch_up do once the
+ * key columns are resolved in snap's schema. */
+typedef enum keyed_step { STEP_BRING_UP, STEP_REBUILD, STEP_CATCH_UP } keyed_step;
+
+static bool
+with_keys(sy_mindex *m, st_store *st, const dl_snapshot *snap, keyed_step step,
+		  sy_mindex_stats *stats, lk_error *err)
+{
+	lk_arena a;
+	lk_arena_init(&a, 0);
+	keylayout kl;
+	bool ok = keylayout_make(snap, m->key_names, m->nkey, &a, &kl, err) && set_keys(m, &kl);
+	if (ok) {
+		switch (step) {
+		case STEP_BRING_UP:
+			ok = bring_up(m, st, snap, &kl, stats, err);
+			break;
+		case STEP_REBUILD:
+			ok = rebuild(m, st, snap, &kl, stats, err);
+			break;
+		case STEP_CATCH_UP:
+			ok = catch_up(m, st, snap, &kl, false, stats, err);
+			break;
+		}
+	}
+	lk_arena_free(&a);
+	return ok;
+}
+
 sy_mindex *
 sy_mindex_open(st_store *st, const dl_snapshot *snap, const char *dir,
 			   const char *const *key_cols, int nkey, size_t memory_budget,
@@ -735,9 +768,7 @@ sy_mindex_open(st_store *st, const dl_snapshot *snap, const char *dir,
 {
 	int64_t t0 = now_ms();
 	sy_mindex_stats local;
-	if (!stats)
-		stats = &local;
-	stats_init(stats, snap);
+	stats = stats_init(stats, &local, snap);
 	if (nkey <= 0 || !key_cols) {
 		lk_error_set(err, LK_ERR_INVALID, "a mirror index needs at least one "
 					 "key column");
@@ -755,12 +786,7 @@ sy_mindex_open(st_store *st, const dl_snapshot *snap, const char *dir,
 	m->key_type = lk_xcalloc((size_t) nkey, sizeof(lk_type));
 	for (int i = 0; i < nkey; i++)
 		m->key_names[i] = lk_xstrdup(key_cols[i]);
-	lk_arena a;
-	lk_arena_init(&a, 0);
-	keylayout kl;
-	bool ok = keylayout_make(snap, m->key_names, nkey, &a, &kl, err) &&
-			  set_keys(m, &kl) && bring_up(m, st, snap, &kl, stats, err);
-	lk_arena_free(&a);
+	bool ok = with_keys(m, st, snap, STEP_BRING_UP, stats, err);
 	stats->ms = now_ms() - t0;
 	if (!ok) {
 		sy_mindex_close(m);
@@ -769,25 +795,27 @@ sy_mindex_open(st_store *st, const dl_snapshot *snap, const char *dir,
 	return m;
 }
 
+/* sy_mindex_rebuild and sy_mindex_catch_up of an open index. */
+static bool
+refresh(sy_mindex *m, st_store *st, const dl_snapshot *snap, keyed_step step,
+		sy_mindex_stats *stats, lk_error *err)
+{
+	int64_t t0 = now_ms();
+	sy_mindex_stats local;
+	stats = stats_init(stats, &local, snap);
+	stats->saved_version = m->version;
+	if (step == STEP_REBUILD)
+		stats->reason = "rebuild requested";
+	bool ok = with_keys(m, st, snap, step, stats, err);
+	stats->ms = now_ms() - t0;
+	return ok;
+}
+
 bool
 sy_mindex_rebuild(sy_mindex *m, st_store *st, const dl_snapshot *snap,
 				  sy_mindex_stats *stats, lk_error *err)
 {
-	int64_t t0 = now_ms();
-	sy_mindex_stats local;
-	if (!stats)
-		stats = &local;
-	stats_init(stats, snap);
-	stats->saved_version = m->version;
-	stats->reason = "rebuild requested";
-	lk_arena a;
-	lk_arena_init(&a, 0);
-	keylayout kl;
-	bool ok = keylayout_make(snap, m->key_names, m->nkey, &a, &kl, err) &&
-			  set_keys(m, &kl) && rebuild(m, st, snap, &kl, stats, err);
-	lk_arena_free(&a);
-	stats->ms = now_ms() - t0;
-	return ok;
+	return refresh(m, st, snap, STEP_REBUILD, stats, err);
 }
 
 bool
@@ -808,20 +836,7 @@ bool
 sy_mindex_catch_up(sy_mindex *m, st_store *st, const dl_snapshot *snap,
 				   sy_mindex_stats *stats, lk_error *err)
 {
-	int64_t t0 = now_ms();
-	sy_mindex_stats local;
-	if (!stats)
-		stats = &local;
-	stats_init(stats, snap);
-	stats->saved_version = m->version;
-	lk_arena a;
-	lk_arena_init(&a, 0);
-	keylayout kl;
-	bool ok = keylayout_make(snap, m->key_names, m->nkey, &a, &kl, err) &&
-			  set_keys(m, &kl) && catch_up(m, st, snap, &kl, false, stats, err);
-	lk_arena_free(&a);
-	stats->ms = now_ms() - t0;
-	return ok;
+	return refresh(m, st, snap, STEP_CATCH_UP, stats, err);
 }
 
 sy_pkindex *

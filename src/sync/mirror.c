@@ -216,33 +216,6 @@ str_hash(const char *s)
 	return fnv1a(s, strlen(s), 1469598103934665603ull);
 }
 
-static void
-copy_map(lk_arena *a, dl_map *dst, const dl_map *src)
-{
-	dst->n = src->n;
-	dst->items = lk_arena_zalloc(a, sizeof(dl_kv) * (size_t) (src->n > 0 ? src->n : 1));
-	for (int i = 0; i < src->n; i++) {
-		dst->items[i].key = lk_arena_strdup(a, src->items[i].key);
-		dst->items[i].value = src->items[i].value ? lk_arena_strdup(a, src->items[i].value)
-												  : NULL;
-	}
-}
-
-/* Deep copy of an add into arena a. */
-static void
-copy_add(lk_arena *a, dl_add *dst, const dl_add *src)
-{
-	*dst = *src;
-	dst->path = lk_arena_strdup(a, src->path);
-	dst->stats = src->stats ? lk_arena_strdup(a, src->stats) : NULL;
-	copy_map(a, &dst->partition_values, &src->partition_values);
-	copy_map(a, &dst->tags, &src->tags);
-	if (src->has_dv)
-		dst->dv.path_or_inline = lk_arena_strdup(a, src->dv.path_or_inline);
-	dst->clustering_provider = src->clustering_provider
-								   ? lk_arena_strdup(a, src->clustering_provider)
-								   : NULL;
-}
 
 /* ---- per-table state ------------------------------------------------------- */
 
@@ -390,7 +363,7 @@ fmap_put(sy_mirror *m, const dl_add *add, lk_error *err)
 	fmap_del(m, add->path);
 	fent *e = lk_xcalloc(1, sizeof(*e));
 	lk_arena_init(&e->a, 1024);
-	copy_add(&e->a, &e->add, add);
+	dl_add_copy(&e->a, &e->add, add);
 	if (!st_path_decode(add->path, &e->a, &e->dpath, err)) {
 		fent_free(e);
 		return false;
@@ -1166,6 +1139,38 @@ history_order(const dl_add *add, hfile *out, lk_error *err)
 	return ok;
 }
 
+static void
+scan_init(scan_ctx *s, sy_mirror *m, sy_pkindex *idx, bool history)
+{
+	memset(s, 0, sizeof(*s));
+	s->m = m;
+	s->idx = idx;
+	s->history = history;
+}
+
+static void
+scan_free(scan_ctx *s)
+{
+	free(s->seen);
+	lk_buf_free(&s->key);
+	lk_buf_free(&s->pre);
+}
+
+/* Feed the files of the table's open commit, in the order they were
+ * written (none when no commit is open). */
+static bool
+scan_open_commit(scan_ctx *s, const dl_layout *l, lk_error *err)
+{
+	dl_commit *c = s->m->t->commit;
+	bool ok = true;
+	for (size_t i = 0; ok && c && i < dl_commit_nactions(c); i++) {
+		const dl_action *act = dl_commit_action(c, i, NULL);
+		if (act->type == DL_ACT_ADD)
+			ok = scan_file(s, l, &act->u.add, err);
+	}
+	return ok;
+}
+
 /* Build the index from scratch: the live rows of the table (mirror), or
  * the latest image of every key (history: committed files in write order,
  * then the files of the open commit). */
@@ -1179,10 +1184,7 @@ rebuild(sy_mirror *m, sy_pkindex *idx, const dl_snapshot *snap, lk_error *err)
 	lk_arena_init(&a, 0);
 	dl_layout l;
 	scan_ctx s;
-	memset(&s, 0, sizeof(s));
-	s.m = m;
-	s.idx = idx;
-	s.history = history;
+	scan_init(&s, m, idx, history);
 	bool ok = key_layout(m, snap, history, &a, &l, &s.ct, err);
 	if (ok && !history) {
 		for (size_t i = 0; ok && i < snap->nfiles; i++)
@@ -1213,16 +1215,10 @@ rebuild(sy_mirror *m, sy_pkindex *idx, const dl_snapshot *snap, lk_error *err)
 		for (size_t i = 0; ok && i < snap->nfiles; i++)
 			ok = scan_file(&s, &l, hf[i].add, err);
 		free(hf);
-		/* the open commit's files, in the order they were written */
-		for (size_t i = 0; ok && t->commit && i < dl_commit_nactions(t->commit); i++) {
-			const dl_action *act = dl_commit_action(t->commit, i, NULL);
-			if (act->type == DL_ACT_ADD)
-				ok = scan_file(&s, &l, &act->u.add, err);
-		}
+		if (ok)
+			ok = scan_open_commit(&s, &l, err);
 	}
-	free(s.seen);
-	lk_buf_free(&s.key);
-	lk_buf_free(&s.pre);
+	scan_free(&s);
 	lk_arena_free(&a);
 	if (ok)
 		lk_info("%s: key index rebuilt from %zu data files in %" PRId64 " ms", t->qualname,
@@ -1266,19 +1262,10 @@ own_open(sy_mirror *m, const dl_snapshot *snap, lk_error *err)
 			lk_arena_init(&la, 0);
 			dl_layout l;
 			scan_ctx s;
-			memset(&s, 0, sizeof(s));
-			s.m = m;
-			s.idx = idx;
-			s.history = true;
-			ok = key_layout(m, snap, true, &la, &l, &s.ct, err);
-			for (size_t i = 0; ok && i < dl_commit_nactions(t->commit); i++) {
-				const dl_action *act = dl_commit_action(t->commit, i, NULL);
-				if (act->type == DL_ACT_ADD)
-					ok = scan_file(&s, &l, &act->u.add, err);
-			}
-			free(s.seen);
-			lk_buf_free(&s.key);
-			lk_buf_free(&s.pre);
+			scan_init(&s, m, idx, true);
+			ok = key_layout(m, snap, true, &la, &l, &s.ct, err) &&
+				 scan_open_commit(&s, &l, err);
+			scan_free(&s);
 			lk_arena_free(&la);
 		}
 		if (ok)
@@ -1780,7 +1767,7 @@ flush(sy_table *t, bool keep, lk_error *err)
 			}
 			ofile *f = &m->of[m->nof];
 			memset(f, 0, sizeof(*f));
-			copy_add(&m->carena, &f->add, add);
+			dl_add_copy(&m->carena, &f->add, add);
 			dl_bitmap_init(&f->del);
 			f->nrows = live;
 			ok = st_path_decode(f->add.path, &m->carena, &f->dpath, err) &&
@@ -1883,29 +1870,6 @@ write_changes(sy_mirror *m, dl_commit *c, const lk_batch *f, const char **labels
 	return ok;
 }
 
-/* Stats of a file that gets a deletion vector: bounds no longer tight. */
-static const char *
-loose_stats(const char *stats, lk_arena *a)
-{
-	if (!stats)
-		return NULL;
-	const char *t = strstr(stats, "\"tightBounds\":true");
-	if (t)
-		return lk_arena_sprintf(a, "%.*s\"tightBounds\":false%s", (int) (t - stats), stats,
-								t + strlen("\"tightBounds\":true"));
-	if (strstr(stats, "\"tightBounds\""))
-		return stats;
-	const char *end = strrchr(stats, '}');
-	if (!end)
-		return NULL;
-	bool empty = true;
-	for (const char *q = stats + 1; q < end; q++)
-		if (*q != ' ')
-			empty = false;
-	return lk_arena_sprintf(a, "%.*s%s\"tightBounds\":false}", (int) (end - stats), stats,
-							empty ? "" : ",");
-}
-
 /* The actions of the open commit into c (see the top of the file). */
 static bool
 build_commit(sy_mirror *m, dl_commit *c, lk_error *err)
@@ -1985,7 +1949,7 @@ build_commit(sy_mirror *m, dl_commit *c, lk_error *err)
 		if (nd > 0) {
 			a.u.add.has_dv = true;
 			a.u.add.dv = descs[k++];
-			a.u.add.stats = loose_stats(f->add.stats, ca);
+			a.u.add.stats = dl_stats_loosen(f->add.stats, ca);
 		}
 		ok = dl_commit_add_action_flags(c, &a, DL_CF_NEW_DATA |
 										(covered ? DL_CF_CDC_COVERED : 0), err);

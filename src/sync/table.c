@@ -289,26 +289,9 @@ toast_put(sy_toast *c, const sy_table *t, const lk_buf *key, const sy_value *val
 
 /* ---- init ---------------------------------------------------------------- */
 
-/* Types whose values are fixed-length in Postgres (never TOASTed). */
-static bool
-fixed_length_oid(uint32_t oid)
-{
-	switch (oid) {
-	case PGT_OID_BOOL: case PGT_OID_CHAR: case PGT_OID_NAME: case PGT_OID_INT8:
-	case PGT_OID_INT2: case PGT_OID_INT4: case PGT_OID_OID: case PGT_OID_POINT:
-	case PGT_OID_BOX: case PGT_OID_FLOAT4: case PGT_OID_FLOAT8:
-	case PGT_OID_MONEY: case PGT_OID_MACADDR: case PGT_OID_DATE:
-	case PGT_OID_TIME: case PGT_OID_TIMESTAMP: case PGT_OID_TIMESTAMPTZ:
-	case PGT_OID_INTERVAL: case PGT_OID_TIMETZ: case PGT_OID_UUID:
-		return true;
-	}
-	return false;
-}
-
-/* The pgt description of a catalog column (domains and arrays resolved by
- * the catalog query). */
-static const pgt_conv *
-conv_for(lk_arena *a, const pgc_column *c)
+/* The conversion of a catalog column (see table.h). */
+const pgt_conv *
+sy_table_column_conv(lk_arena *a, const pgc_column *c)
 {
 	pgt_type_desc *elem = NULL, *base = NULL;
 	pgt_type_desc *top = lk_arena_zalloc(a, sizeof(*top));
@@ -449,10 +432,10 @@ sy_table_init(sy_table *t, const sy_table_config *cfg, const char *pipeline,
 		sy_column *c = &t->cols[t->ncols++];
 		c->name = lk_arena_strdup(&t->arena, pc->name);
 		c->attnum = pc->attnum;
-		c->conv = conv_for(&t->arena, pc);
+		c->conv = sy_table_column_conv(&t->arena, pc);
 		c->type_oid = pc->type_oid;
 		c->typmod = pc->typmod;
-		c->toastable = pc->base_typtype != 'e' && !fixed_length_oid(pc->base_oid);
+		c->toastable = pc->base_typtype != 'e' && !pgt_fixed_length_oid(pc->base_oid);
 		c->delta_index = -1;
 	}
 	if (t->ncols == 0) {

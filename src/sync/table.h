@@ -243,6 +243,11 @@ char *sy_table_location(const char *target, const char *schema,
 char *sy_table_location_mode(const char *target, const char *schema,
 							 const char *table, sy_table_mode mode);
 
+/* The conversion of a catalog column (pgc_table_columns(): domains and
+ * arrays already resolved by the catalog query), by pgt_map_type().  The
+ * result lives in arena a. */
+const pgt_conv *sy_table_column_conv(lk_arena *a, const pgc_column *c);
+
 /* ---- rows --------------------------------------------------------------- */
 
 /* A new empty batch in the table's schema (caller frees, lk_batch_free). */

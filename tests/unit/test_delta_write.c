@@ -2508,3 +2508,93 @@ Test(driver, run, .timeout = 600)
 	else
 		cr_assert_fail("unknown driver mode \"%s\"", DA.mode);
 }
+
+/* dl_stats_loosen: "tightBounds" becomes false, added when absent. */
+Test(dwrite, stats_loosen)
+{
+	lk_arena a;
+	lk_arena_init(&a, 0);
+	cr_assert_null(dl_stats_loosen(NULL, &a));
+	cr_assert_str_eq(dl_stats_loosen("{\"numRecords\":3,\"tightBounds\":true}", &a),
+					 "{\"numRecords\":3,\"tightBounds\":false}");
+	cr_assert_str_eq(dl_stats_loosen("{\"tightBounds\":true,\"numRecords\":3}", &a),
+					 "{\"tightBounds\":false,\"numRecords\":3}");
+	const char *loose = "{\"numRecords\":3,\"tightBounds\":false}";
+	cr_assert_eq(dl_stats_loosen(loose, &a), loose);      /* as is, not a copy */
+	cr_assert_str_eq(dl_stats_loosen("{\"numRecords\":3}", &a),
+					 "{\"numRecords\":3,\"tightBounds\":false}");
+	cr_assert_str_eq(dl_stats_loosen("{}", &a), "{\"tightBounds\":false}");
+	cr_assert_str_eq(dl_stats_loosen("{ }", &a), "{ \"tightBounds\":false}");
+	cr_assert_null(dl_stats_loosen("numRecords", &a));
+	lk_arena_free(&a);
+}
+
+/* dl_add_copy copies every string; dl_remove_action points into the add. */
+Test(dwrite, add_copy_and_remove_action)
+{
+	lk_arena a, b;
+	lk_arena_init(&a, 0);
+	lk_arena_init(&b, 0);
+	dl_kv pv[1] = {{lk_arena_strdup(&a, "p"), lk_arena_strdup(&a, "1")}};
+	dl_kv tg[1] = {{lk_arena_strdup(&a, "t"), NULL}};
+	dl_add src;
+	memset(&src, 0, sizeof(src));
+	char *path = lk_arena_strdup(&a, "p=1/part-0.parquet");
+	src.path = path;
+	src.partition_values = (dl_map) {pv, 1};
+	src.size = 1234;
+	src.stats = lk_arena_strdup(&a, "{\"numRecords\":7}");
+	src.tags = (dl_map) {tg, 1};
+	src.has_dv = true;
+	src.dv.storage_type = 'u';
+	src.dv.path_or_inline = lk_arena_strdup(&a, "ab^-aqEH.-t@S}K{vb[*k^");
+	src.dv.size_in_bytes = 36;
+	src.dv.cardinality = 2;
+	src.has_base_row_id = true;
+	src.base_row_id = 40;
+
+	dl_add cp;
+	dl_add_copy(&b, &cp, &src);
+	memset(path, 'x', strlen(path));    /* the copy must not see it */
+	cr_assert_str_eq(cp.path, "p=1/part-0.parquet");
+	cr_assert_str_eq(cp.stats, "{\"numRecords\":7}");
+	cr_assert_eq(cp.partition_values.n, 1);
+	cr_assert_neq(cp.partition_values.items, pv);
+	cr_assert_str_eq(cp.partition_values.items[0].key, "p");
+	cr_assert_str_eq(cp.partition_values.items[0].value, "1");
+	cr_assert_eq(cp.tags.n, 1);
+	cr_assert_str_eq(cp.tags.items[0].key, "t");
+	cr_assert_null(cp.tags.items[0].value);
+	cr_assert_neq(cp.dv.path_or_inline, src.dv.path_or_inline);
+	cr_assert_str_eq(cp.dv.path_or_inline, "ab^-aqEH.-t@S}K{vb[*k^");
+	cr_assert_eq(cp.size, 1234);
+	cr_assert_eq(cp.dv.cardinality, 2);
+	cr_assert_eq(cp.base_row_id, 40);
+	cr_assert_null(cp.clustering_provider);
+	lk_arena_free(&a);      /* everything of cp lives in b */
+	cr_assert_str_eq(cp.partition_values.items[0].value, "1");
+
+	dl_action rm;
+	dl_remove_action(&cp, false, 1700000000000, &rm);
+	cr_assert_eq(rm.type, DL_ACT_REMOVE);
+	const dl_remove *r = &rm.u.remove;
+	cr_assert_eq(r->path, cp.path);
+	cr_assert(r->has_deletion_timestamp);
+	cr_assert_eq(r->deletion_timestamp, 1700000000000);
+	cr_assert_not(r->data_change);
+	cr_assert(r->has_extended_file_metadata && r->extended_file_metadata);
+	cr_assert(r->has_partition_values);
+	cr_assert_eq(r->partition_values.items, cp.partition_values.items);
+	cr_assert(r->has_size);
+	cr_assert_eq(r->size, 1234);
+	cr_assert(r->has_tags);
+	cr_assert_eq(r->tags.n, 1);
+	cr_assert(r->has_dv);
+	cr_assert_eq(r->dv.cardinality, 2);
+	cr_assert(r->has_base_row_id);
+	cr_assert_eq(r->base_row_id, 40);
+	cr_assert_not(r->has_default_row_commit_version);
+	dl_remove_action(&cp, true, 5, &rm);
+	cr_assert(rm.u.remove.data_change);
+	lk_arena_free(&b);
+}

@@ -1162,3 +1162,31 @@ Test(binary, timestamps)
 		pair_free(&p);
 	}
 }
+
+Test(helpers, civil_from_days)
+{
+	int64_t y;
+	int m, d;
+	pgt_civil_from_days(0, &y, &m, &d);
+	cr_assert(y == 1970 && m == 1 && d == 1);
+	pgt_civil_from_days(-1, &y, &m, &d);
+	cr_assert(y == 1969 && m == 12 && d == 31);
+	pgt_civil_from_days(11016, &y, &m, &d);                 /* 2000-02-29 */
+	cr_assert(y == 2000 && m == 2 && d == 29);
+	pgt_civil_from_days(-719528, &y, &m, &d);               /* 0000-01-01 = 1 BC */
+	cr_assert(y == 0 && m == 1 && d == 1);
+	pgt_civil_from_days(-719529, &y, &m, &d);               /* 2 BC, last day */
+	cr_assert(y == -1 && m == 12 && d == 31);
+}
+
+Test(helpers, fixed_length_oid)
+{
+	cr_assert(pgt_fixed_length_oid(PGT_OID_INT4));
+	cr_assert(pgt_fixed_length_oid(PGT_OID_UUID));
+	cr_assert(pgt_fixed_length_oid(PGT_OID_TIMESTAMPTZ));
+	cr_assert(pgt_fixed_length_oid(PGT_OID_NAME));
+	cr_assert_not(pgt_fixed_length_oid(PGT_OID_TEXT));
+	cr_assert_not(pgt_fixed_length_oid(PGT_OID_NUMERIC));
+	cr_assert_not(pgt_fixed_length_oid(PGT_OID_BYTEA));
+	cr_assert_not(pgt_fixed_length_oid(0));
+}
