@@ -165,7 +165,7 @@ bool pq_reader_read_row_group(pq_reader *r, int rg, lk_batch *out,
 							  lk_error *err);
 /* Only rows rows[0..n) of row group rg (ascending, distinct, below its row
  * count) into out (as above; out->nrows = n, in that order).  Data pages of
- * top-level primitive columns without one of the rows are not
+ * top-level unrepeated primitive columns without one of the rows are not
  * decompressed. */
 bool pq_reader_read_row_group_rows(pq_reader *r, int rg, const int64_t *rows,
 								   int64_t n, lk_batch *out, lk_error *err);

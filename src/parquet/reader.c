@@ -1851,8 +1851,8 @@ pq_reader_read_row_group(pq_reader *r, int rg, lk_batch *out, lk_error *err)
 /* Rows rows[0..n) of row group rg (ascending, distinct, each below the
  * group's row count) into out (reset first; made as for
  * pq_reader_read_row_group): out->nrows = n, in that order.  Data pages of
- * top-level primitive columns holding none of the rows are not
- * decompressed; other columns are decoded whole and the rows copied. */
+ * top-level unrepeated primitive columns holding none of the rows are
+ * not decompressed; other columns are decoded whole and the rows copied. */
 bool
 pq_reader_read_row_group_rows(pq_reader *r, int rg, const int64_t *rows, int64_t n,
 							  lk_batch *out, lk_error *err)
@@ -1881,7 +1881,8 @@ pq_reader_read_row_group_rows(pq_reader *r, int rg, const int64_t *rows, int64_t
 		}
 		const pq_node *node = &r->schema.cols[r->proj[j]];
 		bool ok;
-		if (node->kind == PQ_NODE_LEAF) {
+		if (node->kind == PQ_NODE_LEAF && r->schema.leaves[node->leaf].max_rep == 0) {
+			/* one value per row: pages map to row ranges */
 			ok = read_leaf(r, g, node->leaf, col, false, rows, n, err);
 		} else {
 			lk_column whole;
