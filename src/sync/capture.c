@@ -740,7 +740,8 @@ stream_loop(cap *c, bool *lost, lk_error *err)
 
 		/* a table old enough for an early commit: only look at what is
 		 * already buffered, and commit when that is nothing */
-		bool early = !c->in_txn && early_due(c);
+		bool early = !c->in_txn && early_due(c) &&
+					 (!c->o->until_caught_up || c->boundary >= c->target);
 		pgr_msg msg;
 		pthread_mutex_lock(&c->mu);
 		pgr_result r = pgr_next(c->stream, c->in_txn ? 500 : early ? 0 : 100, &msg, err);
@@ -778,7 +779,10 @@ stream_loop(cap *c, bool *lost, lk_error *err)
 			}
 		}
 		if (!c->in_txn) {
-			commit_due(c, false, r == PGR_TIMEOUT);
+			/* drained: nothing buffered, and (until caught up) the start
+			 * position reached — a catch-up is not a trickle */
+			commit_due(c, false, r == PGR_TIMEOUT &&
+								  (!c->o->until_caught_up || c->boundary >= c->target));
 			maint_apply(c);
 			if (!send_feedback(c, false, err)) {
 				*lost = true;

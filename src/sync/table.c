@@ -1291,7 +1291,12 @@ sy_table_should_commit(const sy_table *t, int64_t now_ms, bool drained)
 	if (t->pending_rows == 0)
 		return false;
 	int64_t age = now_ms - t->pending_since_ms;
-	int early = t->cfg.early_flush_ms;
+	/* an early commit no more often than three times what the last
+	 * commit took (a mirror commit behind a burst reads pre-images), and
+	 * never later than the interval */
+	int64_t early = t->cfg.early_flush_ms;
+	if (early < 3 * t->last_commit_ms)
+		early = 3 * t->last_commit_ms;
 	if (early > t->cfg.flush_interval_ms)
 		early = t->cfg.flush_interval_ms;
 	int64_t interval = t->cfg.flush_interval_ms;

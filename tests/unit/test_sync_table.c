@@ -731,6 +731,15 @@ Test(sync_table, early_commit_when_drained)
 	t.cfg.early_flush_ms = 5000;
 	cr_assert(sy_table_should_commit(&t, 11000, true));
 	cr_assert_not(sy_table_should_commit(&t, 10999, true));
+	/* an early commit no more often than 3 × the last commit's time */
+	t.cfg.early_flush_ms = 200;
+	t.last_commit_ms = 150;
+	cr_assert_not(sy_table_should_commit(&t, 10449, true));
+	cr_assert(sy_table_should_commit(&t, 10450, true));
+	t.last_commit_ms = 900;        /* capped by the interval */
+	cr_assert_not(sy_table_should_commit(&t, 10999, true));
+	cr_assert(sy_table_should_commit(&t, 11000, true));
+	t.last_commit_ms = 0;
 	/* size budget regardless of age */
 	t.pending_bytes = t.cfg.flush_bytes;
 	cr_assert(sy_table_should_commit(&t, 10000, false));
