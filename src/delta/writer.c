@@ -863,6 +863,24 @@ view_column(lk_arena *a, lk_column *dst, const lk_column *src, const lk_type *t)
 	}
 }
 
+/* Hand rows [0, n) of `in` (columns src[] of it, already in the types of
+ * dt) to fn as a batch of views, without copying; the views live in va,
+ * reset first. */
+static bool
+emit_view(lk_arena *va, const lk_type *dt, int nd, const lk_batch *in, const int *src,
+		  int64_t n, dl_rows_fn fn, void *ctx, lk_error *err)
+{
+	lk_arena_reset(va);
+	lk_batch v;
+	v.schema = dt;
+	v.nrows = n;
+	v.ncols = nd;
+	v.cols = lk_arena_alloc(va, sizeof(lk_column) * (size_t) (nd + 1));
+	for (int j = 0; j < nd; j++)
+		view_column(va, &v.cols[j], &in->cols[src[j]], dt->children[j].type);
+	return fn(ctx, &v, err);
+}
+
 /* lk_column_append_range without memcpy on NULL buffers (a column with only
  * nulls or empty strings may have no data buffer; memcpy(NULL, .., 0) is
  * undefined): dst and src have the same layout. */
@@ -1714,15 +1732,7 @@ dl_data_file_read(st_store *st, const dl_layout *l, const char *path,
 				break;
 			}
 			if (all_same) {
-				lk_arena_reset(&va);
-				lk_batch v;
-				v.schema = dt;
-				v.nrows = nk;
-				v.ncols = nd;
-				v.cols = lk_arena_alloc(&va, sizeof(lk_column) * (size_t) (nd + 1));
-				for (int j = 0; j < nd; j++)
-					view_column(&va, &v.cols[j], &in->cols[src[j]], dt->children[j].type);
-				ok = fn(ctx, &v, err);
+				ok = emit_view(&va, dt, nd, in, src, nk, fn, ctx, err);
 				continue;
 			}
 			for (int64_t i = 0; i < nk; i++)
@@ -1760,15 +1770,7 @@ dl_data_file_read(st_store *st, const dl_layout *l, const char *path,
 		if (nk == 0)
 			continue;
 		if (nk == nr && all_same) {
-			lk_arena_reset(&va);
-			lk_batch v;
-			v.schema = dt;
-			v.nrows = nr;
-			v.ncols = nd;
-			v.cols = lk_arena_alloc(&va, sizeof(lk_column) * (size_t) (nd + 1));
-			for (int j = 0; j < nd; j++)
-				view_column(&va, &v.cols[j], &in->cols[src[j]], dt->children[j].type);
-			ok = fn(ctx, &v, err);
+			ok = emit_view(&va, dt, nd, in, src, nr, fn, ctx, err);
 			continue;
 		}
 		lk_batch_reset(out);

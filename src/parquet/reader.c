@@ -1804,8 +1804,10 @@ pq_reader_output_schema(const pq_reader *r)
 	return r->out_schema;
 }
 
-bool
-pq_reader_read_row_group(pq_reader *r, int rg, lk_batch *out, lk_error *err)
+/* Arguments of a row-group read: rg in range, out made for the output
+ * schema. */
+static bool
+check_read_args(pq_reader *r, int rg, const lk_batch *out, lk_error *err)
 {
 	r->leaf = NULL;
 	if (rg < 0 || rg >= r->fm.nrow_groups)
@@ -1815,6 +1817,14 @@ pq_reader_read_row_group(pq_reader *r, int rg, lk_batch *out, lk_error *err)
 		(out->schema != r->out_schema && !lk_type_equal(out->schema, r->out_schema)))
 		return rd_error(r, err, LK_ERR_INVALID,
 						"batch was not made for this reader's output schema");
+	return true;
+}
+
+bool
+pq_reader_read_row_group(pq_reader *r, int rg, lk_batch *out, lk_error *err)
+{
+	if (!check_read_args(r, rg, out, err))
+		return false;
 	lk_batch_reset(out);
 	const pq_row_group *g = &r->fm.row_groups[rg];
 	r->rg_rows = g->num_rows;
@@ -1857,14 +1867,8 @@ bool
 pq_reader_read_row_group_rows(pq_reader *r, int rg, const int64_t *rows, int64_t n,
 							  lk_batch *out, lk_error *err)
 {
-	r->leaf = NULL;
-	if (rg < 0 || rg >= r->fm.nrow_groups)
-		return rd_error(r, err, LK_ERR_INVALID, "row group %d out of range (file has %d)",
-						rg, r->fm.nrow_groups);
-	if (out->ncols != r->nout ||
-		(out->schema != r->out_schema && !lk_type_equal(out->schema, r->out_schema)))
-		return rd_error(r, err, LK_ERR_INVALID,
-						"batch was not made for this reader's output schema");
+	if (!check_read_args(r, rg, out, err))
+		return false;
 	const pq_row_group *g = &r->fm.row_groups[rg];
 	for (int64_t i = 0; i < n; i++)
 		if (rows[i] < 0 || rows[i] >= g->num_rows || (i > 0 && rows[i] <= rows[i - 1]))
