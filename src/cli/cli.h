@@ -26,6 +26,9 @@ enum lk_exit {
 void cli_print_error(const lk_error *err);
 /* "--help" or "-h". */
 bool cli_is_help(const char *arg);
+/* handler for SIGINT and SIGTERM, without SA_RESTART (so blocking waits
+ * wake up to see the stop), and SIGPIPE ignored. */
+void cli_on_stop_signals(void (*handler)(int));
 /* `--name value` or `--name=value`: if argv[*i] is option `name`, set *val
  * (pointing into argv) and advance *i past its value. Returns 1 matched,
  * 0 not this option, -1 value missing. */

@@ -53,7 +53,6 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
 #include <time.h>
@@ -63,6 +62,7 @@
 #include "cli/format.h"
 #include "common/buf.h"
 #include "common/log.h"
+#include "delta/commit.h"
 #include "delta/log.h"
 #include "delta/scan.h"
 #include "pg/pgoutput.h"
@@ -107,14 +107,6 @@ on_signal(int sig)
 	g_demo_signals++;
 	if (g_demo_signals >= 2)
 		sy_capture_request_stop(sig);
-}
-
-static int64_t
-wall_ms(void)
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return (int64_t) tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
 static void
@@ -424,7 +416,7 @@ pg_start(demo *d)
 	snprintf(postgres, sizeof(postgres), "%s/postgres", d->pg_bin);
 	snprintf(log, sizeof(log), "%s/initdb.log", d->dir);
 	snprintf(slog, sizeof(slog), "%s/server.log", d->dir);
-	int64_t t0 = wall_ms();
+	int64_t t0 = dl_now_ms();
 	{
 		char *a1[] = {initdb, "-D", d->datadir, "-U", d->user, "-A", "trust", "-E", "UTF8",
 					  "--locale=C.UTF-8", "--no-sync", NULL};
@@ -475,7 +467,7 @@ pg_start(demo *d)
 	say("[1/5] PostgreSQL %s: private cluster in %s (socket only, port %d%s), ready in "
 		"%.1f s\n", PQresultStatus(r) == PGRES_TUPLES_OK ? PQgetvalue(r, 0, 0) : "?", d->dir,
 		d->port, d->drop_privs ? ", running as postgres" : "",
-		(double) (wall_ms() - t0) / 1000.0);
+		(double) (dl_now_ms() - t0) / 1000.0);
 	PQclear(r);
 	PQfinish(c);
 	return true;
@@ -487,7 +479,7 @@ pg_stop(demo *d)
 	if (d->pg_pid > 0) {
 		kill(d->pg_pid, SIGINT);       /* fast shutdown */
 		int st;
-		int64_t t0 = wall_ms();
+		int64_t t0 = dl_now_ms();
 		bool gone = false;
 		while (!gone) {
 			pid_t w = waitpid(d->pg_pid, &st, WNOHANG);
@@ -495,7 +487,7 @@ pg_stop(demo *d)
 				gone = true;
 				break;
 			}
-			int64_t el = wall_ms() - t0;
+			int64_t el = dl_now_ms() - t0;
 			if (el > 30000) {
 				kill(d->pg_pid, SIGKILL);
 			} else if (el > 15000) {
@@ -652,7 +644,7 @@ workload_main(void *arg)
 	int64_t max_customer = query_int(c, "SELECT max(id) FROM customers");
 	int64_t max_sub = query_int(c, "SELECT max(id) FROM notification_subscriptions");
 	int64_t max_product = query_int(c, "SELECT max(id) FROM products");
-	int64_t next_ms = wall_ms();
+	int64_t next_ms = dl_now_ms();
 	int64_t period_us = 1000000 / (d->rate > 0 ? d->rate : 1);
 	int64_t tick = 0;
 	while (!atomic_load(&d->workload_stop)) {
@@ -759,7 +751,7 @@ workload_main(void *arg)
 		PQclear(lr);
 		if (!lok || !exec_ok(c, "COMMIT", err, sizeof(err)))
 			goto fail;
-		int64_t now = wall_ms();
+		int64_t now = dl_now_ms();
 		pthread_mutex_lock(&d->mu);
 		for (int i = 0; i < NT; i++) {
 			ch[i] = ins[i] + upd[i] + del[i];
@@ -777,7 +769,7 @@ workload_main(void *arg)
 		/* pace: `rate` transactions per second */
 		tick++;
 		int64_t due = next_ms + tick * period_us / 1000;
-		int64_t wait = due - wall_ms();
+		int64_t wait = due - dl_now_ms();
 		if (wait > 0)
 			sleep_ms((int) wait);
 	}
@@ -969,18 +961,6 @@ show_rows(demo *d)
 /* ---- main --------------------------------------------------------------------------- */
 
 static void
-install_signals(void)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
-
-static void
 stop_capture(demo *d)
 {
 	if (!d->capture_started)
@@ -1047,7 +1027,7 @@ demo_run(demo *d)
 	}
 	say("[3/5] Lakehouse Sync: pipeline \"demo\" (slot and publication lakesync_demo) → %s, "
 		"history mode%s\n", d->lake_abs, replaced ? " (the previous demo's tables replaced)" : "");
-	int64_t t0 = wall_ms();
+	int64_t t0 = dl_now_ms();
 	if (pthread_create(&d->capture_thread, NULL, capture_main, d) != 0) {
 		fprintf(stderr, "lakesync demo: could not start the capture thread\n");
 		return LK_EXIT_ERROR;
@@ -1068,7 +1048,7 @@ demo_run(demo *d)
 			goto capture_ended;
 		sleep_ms(50);
 	}
-	say("      snapshot in %.1f s:", (double) (wall_ms() - t0) / 1000.0);
+	say("      snapshot in %.1f s:", (double) (dl_now_ms() - t0) / 1000.0);
 	for (int i = 0; i < NT; i++)
 		say(" %s %s rows at lsn %s%s", table_names[i], digits(d->t[i].snapshot_rows, nb[0]),
 			pgo_lsn_format((uint64_t) d->t[i].watch.txn_version, nb[1]), i < NT - 1 ? "," : "");
@@ -1086,7 +1066,7 @@ demo_run(demo *d)
 	else
 		say("[4/5] workload (~%d transactions/s: sign-ups, cancellations, changes, purges, "
 			"restocks) until Ctrl-C\n", d->rate);
-	int64_t start = wall_ms(), last_print = start;
+	int64_t start = dl_now_ms(), last_print = start;
 	bool failed = false;
 	for (;;) {
 		sleep_ms(50);
@@ -1095,7 +1075,7 @@ demo_run(demo *d)
 			failed = true;
 			break;
 		}
-		int64_t now = wall_ms();
+		int64_t now = dl_now_ms();
 		if (now - last_print >= 2000) {
 			last_print = now;
 			char fl[200];
@@ -1123,9 +1103,9 @@ demo_run(demo *d)
 	/* catch up: every table holds the last transaction that changed it */
 	say("[5/5] workload stopped after %s transactions; waiting for the lakehouse to catch up\n",
 		digits(d->txns, nb[0]));
-	int64_t cu0 = wall_ms();
+	int64_t cu0 = dl_now_ms();
 	bool caught = false;
-	while (!atomic_load(&d->capture_done) && g_demo_signals < 2 && wall_ms() - cu0 < 60000) {
+	while (!atomic_load(&d->capture_done) && g_demo_signals < 2 && dl_now_ms() - cu0 < 60000) {
 		if (!poll_tables(d, &err))
 			break;
 		caught = true;
@@ -1149,7 +1129,7 @@ demo_run(demo *d)
 		failed = true;
 	} else {
 		say("      caught up in %.2f s after the last transaction\n",
-			(double) (wall_ms() - cu0) / 1000.0);
+			(double) (dl_now_ms() - cu0) / 1000.0);
 	}
 
 	/* report and check */
@@ -1266,7 +1246,7 @@ cli_demo_main(int argc, char **argv)
 	pthread_mutex_init(&d->mu, NULL);
 	atomic_init(&d->workload_stop, false);
 	atomic_init(&d->capture_done, false);
-	install_signals();
+	cli_on_stop_signals(on_signal);
 	/* the engine's own log lines (warnings and errors) stay on stderr */
 	if (!getenv("LAKESYNC_LOG"))
 		lk_log_set_level(LK_LOG_WARN);

@@ -40,12 +40,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "common/log.h"
+#include "delta/commit.h"
 #include "pg/conn.h"
 #include "sync/capture.h"
 #include "sync/config.h"
@@ -86,14 +86,6 @@ on_signal(int sig)
 	sy_capture_request_stop(sig);
 }
 
-static int64_t
-wall_ms(void)
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return (int64_t) tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
 typedef struct run_ctx run_ctx;
 
 typedef struct worker {
@@ -122,7 +114,7 @@ set_state(worker *w, sy_run_state st, const lk_error *err, int64_t retry_at)
 	pthread_mutex_lock(&rc->mu);
 	sy_run_entry *e = &rc->status.entries[w->index];
 	e->state = st;
-	e->since_ms = wall_ms();
+	e->since_ms = dl_now_ms();
 	e->retry_at_ms = retry_at;
 	if (err) {
 		char b[1100];
@@ -138,8 +130,8 @@ set_state(worker *w, sy_run_state st, const lk_error *err, int64_t retry_at)
 static void
 sleep_until_stop(int64_t ms)
 {
-	int64_t end = wall_ms() + ms;
-	while (!g_run_stop && wall_ms() < end)
+	int64_t end = dl_now_ms() + ms;
+	while (!g_run_stop && dl_now_ms() < end)
 		usleep(50 * 1000);
 }
 
@@ -260,18 +252,18 @@ worker_main(void *arg)
 	while (!g_run_stop) {
 		set_state(w, SY_RUN_RUNNING, NULL, 0);
 		lk_info("%s %s: starting", what, name);
-		int64_t t0 = wall_ms();
+		int64_t t0 = dl_now_ms();
 		lk_error err;
 		lk_error_clear(&err);
 		bool done = w->pl ? attempt_pipeline(w, &err) : attempt_synced(w, &err);
 		if (done || g_run_stop)
 			break;
-		if (wall_ms() - t0 > HEALTHY_MS)
+		if (dl_now_ms() - t0 > HEALTHY_MS)
 			backoff = 1000;
 		char b[1100];
 		lk_err("%s %s failed: %s; retrying in %.1f s", what, name,
 			   lk_error_str(&err, b, sizeof(b)), backoff / 1000.0);
-		set_state(w, SY_RUN_BACKOFF, &err, wall_ms() + backoff);
+		set_state(w, SY_RUN_BACKOFF, &err, dl_now_ms() + backoff);
 		sleep_until_stop(backoff);
 		backoff = backoff * 2 > rc->max_backoff_ms ? rc->max_backoff_ms : backoff * 2;
 	}
@@ -282,19 +274,6 @@ worker_main(void *arg)
 	pthread_cond_broadcast(&rc->cv);
 	pthread_mutex_unlock(&rc->mu);
 	return NULL;
-}
-
-static void
-install_signals(void)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = 0;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 }
 
 static void
@@ -340,7 +319,7 @@ write_status(run_ctx *rc, bool running)
 	lk_error_clear(&err);
 	pthread_mutex_lock(&rc->mu);
 	rc->status.running = running;
-	rc->status.updated_ms = wall_ms();
+	rc->status.updated_ms = dl_now_ms();
 	bool ok = sy_run_status_write(rc->cf->status_file, &rc->status, &err);
 	rc->dirty = false;
 	pthread_mutex_unlock(&rc->mu);
@@ -423,7 +402,7 @@ cli_run_main(int argc, char **argv)
 	int n = cf->npipelines + cf->nsynced;
 	rc.status.pid = (int) getpid();
 	rc.status.running = true;
-	rc.status.started_ms = wall_ms();
+	rc.status.started_ms = dl_now_ms();
 	rc.status.entries = lk_xcalloc((size_t) n + 1, sizeof(sy_run_entry));
 	rc.status.n = n;
 	worker *ws = lk_xcalloc((size_t) n + 1, sizeof(worker));
@@ -445,7 +424,7 @@ cli_run_main(int argc, char **argv)
 		e->since_ms = rc.status.started_ms;
 		e->version = -1;
 	}
-	install_signals();
+	cli_on_stop_signals(on_signal);
 	write_status(&rc, true);
 	for (int i = 0; i < cf->npipelines; i++) {
 		char *red = pgc_dsn_redact(cf->pipelines[i].source);
@@ -471,7 +450,7 @@ cli_run_main(int argc, char **argv)
 	}
 
 	/* supervise: status file every second, until every worker ended */
-	int64_t last_write = wall_ms();
+	int64_t last_write = dl_now_ms();
 	pthread_mutex_lock(&rc.mu);
 	while (rc.live > 0) {
 		struct timespec ts;
@@ -482,11 +461,11 @@ cli_run_main(int argc, char **argv)
 			ts.tv_nsec -= 1000000000L;
 		}
 		pthread_cond_timedwait(&rc.cv, &rc.mu, &ts);
-		bool due = rc.dirty || wall_ms() - last_write >= 1000;
+		bool due = rc.dirty || dl_now_ms() - last_write >= 1000;
 		if (due && rc.live > 0) {
 			pthread_mutex_unlock(&rc.mu);
 			write_status(&rc, true);
-			last_write = wall_ms();
+			last_write = dl_now_ms();
 			pthread_mutex_lock(&rc.mu);
 		}
 	}

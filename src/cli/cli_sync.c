@@ -123,19 +123,6 @@ on_signal(int sig)
 	sy_capture_request_stop(sig);
 }
 
-static void
-install_signals(void)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = 0;                 /* no SA_RESTART: waits wake up */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
-
 int
 cli_sync_main(int argc, char **argv)
 {
@@ -257,7 +244,7 @@ cli_sync_main(int argc, char **argv)
 	o.tables = tables;
 	o.ntables = ntables;
 	o.progress_tty = isatty(STDERR_FILENO) == 1;
-	install_signals();
+	cli_on_stop_signals(on_signal);
 
 	sy_capture_result res;
 	bool ok = sy_capture_run(&o, &res, &err);

@@ -1,6 +1,7 @@
 /*
  * main.c — `lakesync <command> …`: dispatch to the subcommands of cli.h.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -56,6 +57,19 @@ cli_print_error(const lk_error *err)
 	fprintf(stderr, "lakesync: %s\n", err->msg[0] ? err->msg : "unknown error");
 	if (err->where[0])
 		fprintf(stderr, "  where: %s\n", err->where);
+}
+
+void
+cli_on_stop_signals(void (*handler)(int))
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = handler;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0;                 /* no SA_RESTART: waits wake up */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 }
 
 bool

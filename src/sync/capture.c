@@ -177,10 +177,7 @@ write_states(cap *c)
 		return;
 	json_t *root = json_object(), *arr = json_array();
 	json_object_set_new(root, "pid", json_integer(getpid()));
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	json_object_set_new(root, "updated_ms",
-						json_integer((json_int_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000));
+	json_object_set_new(root, "updated_ms", json_integer(dl_now_ms()));
 	for (int i = 0; i < c->n; i++) {
 		sy_table *t = c->tables[i];
 		json_t *o = json_object();
